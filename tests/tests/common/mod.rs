@@ -1,0 +1,122 @@
+//! Helpers shared by the integration tests: a real WebSocket client (tokio-tungstenite) talking
+//! to a real server on 127.0.0.1, with every wait bounded.
+
+#![allow(dead_code, unreachable_pub, reason = "each test file uses a different part of the helpers")]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yoctopus_core::{Plugin, Server, ServerBuilder};
+
+/// How long any single wait in a test may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Starts a server on 127.0.0.1 with a free port and the given plugins.
+pub async fn start(plugins: impl IntoIterator<Item = Plugin>) -> Server {
+    start_with(Server::builder(), plugins).await
+}
+
+/// Starts `builder` on 127.0.0.1 with a free port and the given plugins.
+pub async fn start_with(builder: ServerBuilder, plugins: impl IntoIterator<Item = Plugin>) -> Server {
+    let builder = plugins
+        .into_iter()
+        .fold(builder.host([127, 0, 0, 1]).port(0), ServerBuilder::plugin);
+    builder.start().await.expect("the test server starts")
+}
+
+/// A WebSocket client connected to a test server.
+pub struct Client {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let url = format!("ws://{addr}");
+        let (socket, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+            .await
+            .expect("connecting timed out")
+            .expect("the handshake succeeds");
+        Self { socket }
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket.send(Message::text(text)).await.expect("sending succeeds");
+    }
+
+    pub async fn send_binary(&mut self, bytes: &[u8]) {
+        self.socket
+            .send(Message::binary(bytes.to_vec()))
+            .await
+            .expect("sending succeeds");
+    }
+
+    pub async fn send_json(&mut self, value: &Value) {
+        self.send_text(&value.to_string()).await;
+    }
+
+    /// Sends a request with `id`.
+    pub async fn send_request(&mut self, id: impl Into<Value>, endpoint: &str, method: &str, data: Value) {
+        let request = json!({"meta": {"id": id.into(), "endpoint": endpoint, "method": method}, "data": data});
+        self.send_json(&request).await;
+    }
+
+    /// The next text message as JSON.
+    pub async fn recv_json(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .expect("no message arrived in time")
+                .expect("the connection is open")
+                .expect("the message is readable");
+            match message {
+                Message::Text(text) => return serde_json::from_str(&text).expect("the server sends JSON"),
+                Message::Ping(_) | Message::Pong(_) => continue,
+                other => panic!("expected a text message, got {other:?}"),
+            }
+        }
+    }
+
+    /// Sends a request and returns the reply (the next message; use only without pushes or
+    /// concurrent requests).
+    pub async fn request(&mut self, id: impl Into<Value>, endpoint: &str, method: &str, data: Value) -> Value {
+        self.send_request(id, endpoint, method, data).await;
+        self.recv_json().await
+    }
+
+    /// Sends a request and returns the reply's `data`, failing the test on an error reply.
+    pub async fn ok(&mut self, endpoint: &str, method: &str, data: Value) -> Value {
+        let reply = self.request("ok", endpoint, method, data).await;
+        assert_eq!(reply["meta"]["status"], "ok", "expected an ok reply, got {reply}");
+        reply["data"].clone()
+    }
+
+    /// Sends a request and returns the reply's `error`, failing the test on an ok reply.
+    pub async fn error(&mut self, endpoint: &str, method: &str, data: Value) -> Value {
+        let reply = self.request("err", endpoint, method, data).await;
+        assert_eq!(reply["meta"]["status"], "error", "expected an error reply, got {reply}");
+        reply["error"].clone()
+    }
+
+    /// Waits for the server's close frame and returns its code.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .expect("the server did not close in time");
+            match message {
+                Some(Ok(Message::Close(frame))) => return frame.map(|frame| u16::from(frame.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.socket.close(None).await;
+    }
+}

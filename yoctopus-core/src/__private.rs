@@ -1,0 +1,76 @@
+//! Re-exports that only macro output uses. Not part of the public API; may change at any time.
+
+pub use schemars;
+pub use serde;
+pub use serde_json;
+
+pub use crate::connection::{PluginSettings, SettingsDef};
+pub use crate::extract::{first_some, Call, FromCall, Need};
+pub use crate::plugin::{BoxFuture, EndpointDef, Handler, MethodDef, PluginDef, Route};
+pub use crate::protocol::{ErrorBody, Outcome};
+pub use crate::validate::{
+    expect_object, take_field, FieldPath, RequestFormat, ValidationErrors, ValidatorOutcome,
+};
+
+/// The settings type of a plugin that declares none; reading a field of it is a compile error
+/// that names the missing field.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSettings;
+
+/// The reply to a request whose requirement is not met. Names the requirement as written,
+/// never the connection's values.
+pub fn requirement_not_met(requirement: &str) -> Outcome {
+    Outcome::error(format!("requirement not met: {requirement}"))
+}
+
+/// Converts a handler's `Err` into an error reply carrying its message.
+pub fn handler_error(error: &dyn std::fmt::Display) -> Outcome {
+    Outcome::error(error.to_string())
+}
+
+/// A setting as JSON, for `get(plugin, setting)`. Settings types are plain data; one that cannot
+/// be represented in JSON (a map with non-string keys) reads as `null`.
+pub fn setting_to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+/// The original-notation description of an object format.
+pub fn describe_object(fields: &[(&'static str, fn() -> serde_json::Value)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        fields
+            .iter()
+            .map(|(key, describe)| ((*key).to_owned(), describe()))
+            .collect(),
+    )
+}
+
+/// The JSON Schema of an object format: `(key, schema, optional)` per field.
+pub fn object_schema(fields: Vec<(&'static str, schemars::Schema, bool)>) -> schemars::Schema {
+    let required: Vec<&str> = fields
+        .iter()
+        .filter(|(_, _, optional)| !optional)
+        .map(|(key, _, _)| *key)
+        .collect();
+    let properties: serde_json::Map<String, serde_json::Value> = fields
+        .into_iter()
+        .map(|(key, schema, _)| (key.to_owned(), schema.to_value()))
+        .collect();
+    schemars::json_schema!({ "type": "object", "properties": properties, "required": required })
+}
+
+/// The JSON Schema of a union of literal strings.
+pub fn enum_schema(values: &[&str]) -> schemars::Schema {
+    schemars::json_schema!({ "type": "string", "enum": values })
+}
+
+/// How an error message shows a value that matched none of a union's literals: strings are
+/// quoted (cut short), other values are named by kind.
+pub fn describe_value(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => {
+            let short: String = text.chars().take(64).collect();
+            format!("{short:?}")
+        }
+        other => crate::validate::kind_of(other).to_owned(),
+    }
+}

@@ -1,0 +1,243 @@
+//! Connections: ids, the handle plugins use to read and change a connection, and its task.
+//!
+//! A [`Connection`] is a cheap, cloneable handle. Its settings sit behind a short-held mutex that
+//! is never held across an `.await`; frames to the client go through a bounded queue that the
+//! connection's writer drains, so no caller ever writes to the socket directly.
+
+mod settings;
+pub(crate) mod task;
+
+pub(crate) use settings::{downcast, SettingsRegistry, SettingsStore};
+pub use settings::{PluginSettings, SettingsDef};
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::Value;
+use tokio::sync::{mpsc, Notify};
+
+use crate::error::{PushError, SettingsError};
+use crate::protocol::Push;
+use crate::server::Runtime;
+use crate::transport::Outbound;
+
+/// Identifies a connection for as long as the server runs; never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct ConnectionId(u64);
+
+impl ConnectionId {
+    pub(crate) fn new(raw: u64) -> Self {
+        Self(raw)
+    }
+
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A handle to one client connection: its id, its settings, and a way to push to it.
+///
+/// Handlers receive it by naming it as an argument; async requirements receive `&Connection`.
+///
+/// ```
+/// # use yoctopus_core::prelude::*;
+/// # #[plugin] mod auth {
+/// #     #[settings] #[derive(Default, Clone)] pub struct Settings { pub authenticated: bool }
+/// # }
+/// async fn is_signed_in(connection: &Connection) -> bool {
+///     connection.settings::<auth::Settings>().authenticated
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Connection {
+    shared: Arc<ConnectionShared>,
+}
+
+pub(crate) struct ConnectionShared {
+    id: ConnectionId,
+    remote_addr: SocketAddr,
+    settings: Mutex<SettingsStore>,
+    outbound: mpsc::Sender<Outbound>,
+    runtime: Arc<Runtime>,
+    lost_pings: AtomicU32,
+    terminate: Notify,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        id: ConnectionId,
+        remote_addr: SocketAddr,
+        outbound: mpsc::Sender<Outbound>,
+        runtime: Arc<Runtime>,
+    ) -> Self {
+        let settings = Mutex::new(runtime.settings().new_store());
+        Self {
+            shared: Arc::new(ConnectionShared {
+                id,
+                remote_addr,
+                settings,
+                outbound,
+                runtime,
+                lost_pings: AtomicU32::new(0),
+                terminate: Notify::new(),
+            }),
+        }
+    }
+
+    /// This connection's id.
+    pub fn id(&self) -> ConnectionId {
+        self.shared.id
+    }
+
+    /// The client's address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.shared.remote_addr
+    }
+
+    /// A snapshot of plugin settings `T` for this connection.
+    ///
+    /// The snapshot does not change when the settings are later replaced; read again to see that.
+    pub fn settings<T: PluginSettings>(&self) -> Arc<T> {
+        match self
+            .shared
+            .runtime
+            .settings()
+            .index_of(std::any::TypeId::of::<T>())
+        {
+            Some(index) => downcast(Arc::clone(self.store().slot(index))),
+            // Unreachable through generated code: the server refuses to start when a plugin reads
+            // settings of a plugin that is not registered. Reached only by hand-written calls.
+            None => Arc::new(T::default()),
+        }
+    }
+
+    /// One setting as JSON, by plugin and setting name: `get("auth", "user_id")`.
+    ///
+    /// `None` when the plugin is not registered or declares no such setting.
+    pub fn get(&self, plugin: &str, setting: &str) -> Option<Value> {
+        let index = self.shared.runtime.settings().index_of_plugin(plugin)?;
+        let slot = Arc::clone(self.store().slot(index));
+        slot.field(setting)
+    }
+
+    /// All settings of one plugin as a JSON object.
+    pub fn settings_json(&self, plugin: &str) -> Option<Value> {
+        let index = self.shared.runtime.settings().index_of_plugin(plugin)?;
+        let slot = Arc::clone(self.store().slot(index));
+        Some(slot.to_json())
+    }
+
+    /// Replaces plugin settings `T` for this connection.
+    pub fn set<T: PluginSettings>(&self, settings: T) -> Result<(), SettingsError> {
+        let index = self.slot_index::<T>()?;
+        let previous = self.store().replace(index, Arc::new(settings));
+        drop(previous);
+        Ok(())
+    }
+
+    /// Changes plugin settings `T` in place: `connection.update(|auth: &mut auth::Settings| auth.authenticated = false)`.
+    ///
+    /// The change is applied under the store's lock, so concurrent updates do not lose each other.
+    pub fn update<T: PluginSettings>(
+        &self,
+        change: impl FnOnce(&mut T),
+    ) -> Result<(), SettingsError> {
+        let index = self.slot_index::<T>()?;
+        let mut store = self.store();
+        let mut next: T = T::clone(&downcast::<T>(Arc::clone(store.slot(index))));
+        change(&mut next);
+        let previous = store.replace(index, Arc::new(next));
+        drop(store);
+        drop(previous);
+        Ok(())
+    }
+
+    /// Sends `push` to this connection without waiting.
+    pub fn notify(&self, push: Push) -> Result<(), PushError> {
+        self.shared
+            .outbound
+            .try_send(Outbound::Text(push.into_frame()))
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => PushError::QueueFull,
+                mpsc::error::TrySendError::Closed(_) => PushError::Closed,
+            })
+    }
+
+    /// Starts the close handshake with close code 1000 (normal closure).
+    pub fn close(&self) {
+        self.close_with(1000, "");
+    }
+
+    pub(crate) fn close_with(&self, code: u16, reason: &'static str) {
+        if self
+            .shared
+            .outbound
+            .try_send(Outbound::Close { code, reason })
+            .is_err()
+        {
+            self.terminate();
+        }
+    }
+
+    /// Drops the connection without a close handshake (the client stopped answering).
+    pub(crate) fn terminate(&self) {
+        self.shared.terminate.notify_one();
+    }
+
+    pub(crate) async fn terminated(&self) {
+        self.shared.terminate.notified().await;
+    }
+
+    pub(crate) fn runtime(&self) -> &Arc<Runtime> {
+        &self.shared.runtime
+    }
+
+    pub(crate) fn outbound(&self) -> &mpsc::Sender<Outbound> {
+        &self.shared.outbound
+    }
+
+    /// Counts one more ping sent without an answer; returns how many are outstanding now.
+    pub(crate) fn ping_sent(&self) -> u32 {
+        self.shared.lost_pings.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub(crate) fn pong_received(&self) {
+        self.shared.lost_pings.store(0, Ordering::Relaxed);
+    }
+
+    fn slot_index<T: PluginSettings>(&self) -> Result<usize, SettingsError> {
+        self.shared
+            .runtime
+            .settings()
+            .index_of(std::any::TypeId::of::<T>())
+            .ok_or(SettingsError::PluginNotRegistered { plugin: T::PLUGIN })
+    }
+
+    fn store(&self) -> MutexGuard<'_, SettingsStore> {
+        // A panic while holding this lock cannot leave a slot half-written (replacing an Arc is
+        // one move), so a poisoned lock still guards consistent data.
+        self.shared
+            .settings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.shared.id)
+            .field("remote_addr", &self.shared.remote_addr)
+            .finish_non_exhaustive()
+    }
+}

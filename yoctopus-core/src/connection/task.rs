@@ -1,0 +1,175 @@
+//! The life of one connection: read messages, run handlers, write replies, close properly.
+//!
+//! Reading and writing run as two futures in one task, so an idle connection costs one task.
+//! Each request runs in a task of its own, so a slow handler never holds back later requests on
+//! the same connection; its reply joins the connection's outbound queue when it is ready.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fastwebsockets::WebSocket;
+use futures_util::FutureExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use super::Connection;
+use crate::dispatch::Dispatch;
+use crate::extract::Call;
+use crate::protocol::{Outcome, Push};
+use crate::server::Runtime;
+use crate::transport::{self, Incoming, Message, MessageReader, Outbound, ReadEnd};
+
+/// How long to wait for the other side of a close handshake before dropping the socket.
+const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Serves one upgraded connection until it closes.
+pub(crate) async fn serve<S>(
+    socket: WebSocket<S>,
+    runtime: Arc<Runtime>,
+    remote_addr: std::net::SocketAddr,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (queue, queued) = mpsc::channel(runtime.config().outbound_queue);
+    let connection = Connection::new(
+        runtime.next_connection_id(),
+        remote_addr,
+        queue,
+        Arc::clone(&runtime),
+    );
+    let span = tracing::info_span!("connection", id = %connection.id(), peer = %remote_addr);
+    async {
+        tracing::info!("connection opened");
+        runtime.register().insert(connection.clone());
+        let (read, write) = socket.split(tokio::io::split);
+        let reader = MessageReader::new(read, runtime.config().max_message_size);
+        tokio::select! {
+            () = run(reader, write, queued, &connection) => {}
+            () = connection.terminated() => tracing::debug!("connection dropped without a close handshake"),
+        }
+        runtime.register().remove(connection.id());
+        tracing::info!("connection closed");
+    }
+    .instrument(span)
+    .await;
+}
+
+async fn run<R, W>(
+    mut reader: MessageReader<R>,
+    write: fastwebsockets::WebSocketWrite<W>,
+    queued: mpsc::Receiver<Outbound>,
+    connection: &Connection,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let writing = transport::write_frames(write, queued);
+    let reading = read_messages(&mut reader, connection);
+    tokio::pin!(writing, reading);
+    tokio::select! {
+        end = &mut reading => {
+            if end != ReadEnd::Gone {
+                // Let the writer flush what is queued, ending with the close frame.
+                let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, writing).await;
+            }
+        }
+        () = &mut writing => {
+            // The writer sent a close frame (or failed): wait for the client's answer.
+            let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, reading).await;
+        }
+    }
+}
+
+async fn read_messages<R: AsyncRead + Unpin>(
+    reader: &mut MessageReader<R>,
+    connection: &Connection,
+) -> ReadEnd {
+    loop {
+        match reader.next().await {
+            Incoming::Message(Message::Text(text)) => handle_text(connection, &text).await,
+            Incoming::Message(Message::Binary(_)) => {
+                let push = Push::new(
+                    "error",
+                    &serde_json::json!({"message": "binary messages are not accepted"}),
+                )
+                .expect("a literal serializes");
+                let _ = connection
+                    .outbound()
+                    .send(Outbound::Text(push.into_frame()))
+                    .await;
+            }
+            Incoming::Ping(payload) => {
+                let _ = connection.outbound().send(Outbound::Pong(payload)).await;
+            }
+            Incoming::Pong => connection.pong_received(),
+            Incoming::Close(echo) => {
+                let (code, reason) =
+                    echo.map_or((transport::close_code::NORMAL, ""), |(code, _)| (code, ""));
+                connection.close_with(code, reason);
+                return ReadEnd::Closed;
+            }
+            Incoming::End(ReadEnd::Violation(code, reason)) => {
+                tracing::debug!(code, reason, "closing: the client broke the protocol");
+                connection.close_with(code, reason);
+                return ReadEnd::Violation(code, reason);
+            }
+            Incoming::End(end) => return end,
+        }
+    }
+}
+
+async fn handle_text(connection: &Connection, text: &str) {
+    match connection.runtime().router().dispatch(text) {
+        Dispatch::Reply(reply) => {
+            tracing::debug!(reply, "request refused");
+            let _ = connection
+                .outbound()
+                .send(Outbound::Text(reply.into()))
+                .await;
+        }
+        Dispatch::Call {
+            handler,
+            head,
+            data,
+        } => {
+            let call = Call::new(connection.clone(), data);
+            let connection = connection.clone();
+            let in_flight = connection.runtime().enter_request();
+            tokio::spawn(
+                async move {
+                    let outcome = match AssertUnwindSafe(handler(call)).catch_unwind().await {
+                        Ok(outcome) => outcome,
+                        Err(panic) => {
+                            let message = panic_message(&panic);
+                            tracing::error!(panic = message, "a handler panicked");
+                            connection.runtime().report_error(
+                                &crate::server::ErrorEvent::HandlerPanicked {
+                                    connection: connection.id(),
+                                    message: message.to_owned(),
+                                },
+                            );
+                            Outcome::internal_error()
+                        }
+                    };
+                    let reply = head.render(&outcome);
+                    let _ = connection
+                        .outbound()
+                        .send(Outbound::Text(reply.into()))
+                        .await;
+                    drop(in_flight);
+                }
+                .in_current_span(),
+            );
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic without a message")
+}

@@ -1,0 +1,96 @@
+//! The public error types, one per area.
+
+use std::net::SocketAddr;
+
+/// A server definition that cannot run; reported by [`ServerBuilder::start`](crate::ServerBuilder::start).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// Two plugins have the same name.
+    #[error("plugin `{0}` is registered twice")]
+    DuplicatePlugin(String),
+    /// An alias names an endpoint its plugin does not have.
+    #[error("alias `{alias}` names endpoint `{endpoint}`, which plugin `{plugin}` does not have")]
+    AliasOfUnknownEndpoint {
+        /// The plugin the alias was given to.
+        plugin: String,
+        /// The endpoint it names.
+        endpoint: String,
+        /// The alias.
+        alias: String,
+    },
+    /// Two aliases, or an alias and a full endpoint name, are the same.
+    #[error("alias `{0}` is used twice")]
+    DuplicateAlias(String),
+    /// A plugin reads the settings of a plugin that is not registered.
+    #[error("plugin `{plugin}` reads settings of plugin `{needs}`, which is not registered")]
+    MissingPlugin {
+        /// The plugin that needs the other.
+        plugin: String,
+        /// The plugin it needs.
+        needs: String,
+    },
+    /// A handler asks for shared state that was not given to the builder.
+    #[error("plugin `{plugin}` asks for `State<{type_name}>`, but no such state was given to `ServerBuilder::state`")]
+    MissingState {
+        /// The plugin whose handler asks.
+        plugin: String,
+        /// The state's type.
+        type_name: &'static str,
+    },
+    /// An environment variable or option has a value the server cannot use.
+    #[error("{name} = {value:?}: {problem}")]
+    InvalidValue {
+        /// The option or variable.
+        name: &'static str,
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// A server that could not start or stopped on a fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The server definition is inconsistent.
+    #[error("invalid server configuration")]
+    Config(#[from] ConfigError),
+    /// The listening socket could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why settings could not be changed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// The settings belong to a plugin this server does not have.
+    #[error("plugin `{plugin}` is not registered on this server")]
+    PluginNotRegistered {
+        /// The plugin's name.
+        plugin: &'static str,
+    },
+}
+
+/// Why a push was not queued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The connection's outbound queue is full: the client is not reading.
+    #[error("the connection's outbound queue is full")]
+    QueueFull,
+    /// The connection is closed.
+    #[error("the connection is closed")]
+    Closed,
+    /// The push's data could not be serialized.
+    #[error("the push data cannot be serialized")]
+    Serialize(#[source] serde_json::Error),
+}

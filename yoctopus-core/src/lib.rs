@@ -1,0 +1,85 @@
+//! Yoctopus is a plugin-based WebSocket server framework for real-time JSON APIs. A plugin is a
+//! Rust module: `#[plugin]` turns its `#[endpoint]` functions, its request types and its
+//! connection-scoped `#[settings]` into validators, typed settings slots, a dispatch table and an
+//! API description, all at compile time, and a mistake in a plugin is a compile error. Clients
+//! speak the original Node.js Yoctopus's JSON protocol, unchanged.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use yoctopus_core::prelude::*;
+//!
+//! #[plugin]
+//! mod greeter {
+//!     use yoctopus_core::prelude::*;
+//!
+//!     #[derive(RequestFormat)]
+//!     pub struct Hello {
+//!         pub name: String,
+//!     }
+//!
+//!     #[endpoint(name = "hello", method = "read")]
+//!     async fn hello(request: Hello) -> serde_json::Value {
+//!         serde_json::json!({ "message": format!("Hello, {}!", request.name) })
+//!     }
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), yoctopus_core::ServerError> {
+//!     let server = Server::builder().port(3000).plugin(greeter::plugin()).start().await?;
+//!     server.run_until(async { tokio::signal::ctrl_c().await.ok(); }).await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! A client sends `{"meta":{"id":"1","endpoint":"greeter:hello","method":"read"},"data":{"name":"Alice"}}`
+//! and receives `{"meta":{"id":"1","endpoint":"greeter:hello","method":"read","status":"ok"},"data":{"message":"Hello, Alice!"}}`.
+//!
+//! # Features
+//!
+//! | capability | where |
+//! | --- | --- |
+//! | plugins, endpoints, requirements, settings | [`plugin`], [`endpoint`], [`settings`] |
+//! | request formats with per-field errors | [`RequestFormat`](derive@RequestFormat), [`Email`], [`Hostname`], [`IsoDate`] |
+//! | handler arguments by type | [`Connection`], [`ConnectionSettings`], [`ConnectionId`], [`Notify`], [`State`] |
+//! | settings changed with the response | [`Reply`] |
+//! | server options, origins, pings, limits, shutdown | [`ServerBuilder`], [`Server`] |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+extern crate self as yoctopus_core;
+
+mod connection;
+mod dispatch;
+mod error;
+mod extract;
+mod plugin;
+mod protocol;
+mod reply;
+mod server;
+mod transport;
+mod validate;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use connection::{Connection, ConnectionId, PluginSettings};
+pub use error::{ConfigError, PushError, ServerError, SettingsError};
+pub use extract::{ConnectionSettings, FromCall, Notify, State};
+pub use plugin::{Plugin, PluginDef};
+pub use protocol::Push;
+pub use reply::Reply;
+pub use server::{ErrorEvent, Server, ServerBuilder};
+pub use validate::{
+    validate, Email, FieldPath, Hostname, IsoDate, RequestFormat, ValidationErrors,
+    ValidatorOutcome,
+};
+pub use yoctopus_macros::{endpoint, plugin, settings, RequestFormat};
+
+/// Everything a plugin module usually needs: `use yoctopus_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        endpoint, plugin, settings, Connection, ConnectionId, ConnectionSettings, Email, Hostname,
+        IsoDate, Notify, Reply, RequestFormat, Server, ServerBuilder, State,
+    };
+}

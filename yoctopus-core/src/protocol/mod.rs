@@ -1,0 +1,15 @@
+//! The wire types of PROTOCOL.md: requests in, replies, error replies and pushes out.
+//!
+//! Requests are parsed once: `meta` stays as raw JSON so that `id`, `endpoint` and `method` are
+//! echoed back byte for byte (a number stays a number), and `data` becomes a `serde_json::Value`
+//! that the endpoint's format converts without copying. Replies are written straight into the
+//! bytes of the outgoing frame.
+
+mod push;
+mod reply;
+mod request;
+
+pub use push::Push;
+pub(crate) use reply::ReplyHead;
+pub use reply::{ErrorBody, Outcome};
+pub(crate) use request::{parse_request, ParsedRequest};

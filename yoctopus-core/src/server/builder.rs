@@ -1,0 +1,192 @@
+//! Describing a server: address, limits, origins, plugins and shared state.
+
+use std::any::{Any, TypeId};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::runtime::{ErrorHook, Limits};
+use super::{accept_loop, liveness, AllowedOrigins, ErrorEvent, Runtime, Server};
+use crate::connection::SettingsRegistry;
+use crate::dispatch::Router;
+use crate::error::ServerError;
+use crate::plugin::Plugin;
+
+/// Describes a server; [`start`](Self::start) runs it.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), yoctopus_core::ServerError> {
+/// # #[yoctopus_core::plugin] mod greeter {}
+/// use yoctopus_core::Server;
+///
+/// let server = Server::builder()
+///     .port(3000)
+///     .allowed_origins(["https://example.com"])
+///     .plugin(greeter::plugin())
+///     .start()
+///     .await?;
+/// println!("listening on {}", server.local_addr());
+/// # Ok(()) }
+/// ```
+pub struct ServerBuilder {
+    pub(super) host: IpAddr,
+    pub(super) port: u16,
+    pub(super) allowed_origins: Vec<String>,
+    pub(super) limits: Limits,
+    plugins: Vec<Plugin>,
+    state: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
+    on_error: Option<ErrorHook>,
+}
+
+/// Defaults, chosen to hold at 10,000 connections (see the README's table of options).
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 3000,
+            allowed_origins: vec!["*".to_owned()],
+            limits: Limits {
+                max_message_size: 1 << 20,
+                outbound_queue: 256,
+                ping_interval: Duration::from_secs(10),
+                max_lost_pings: 3,
+                shutdown_timeout: Duration::from_secs(10),
+            },
+            plugins: Vec::new(),
+            state: Vec::new(),
+            on_error: None,
+        }
+    }
+}
+
+impl ServerBuilder {
+    /// A server on 127.0.0.1:3000 with the default limits and no plugins.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The address to listen on; default `127.0.0.1`.
+    pub fn host(mut self, host: impl Into<IpAddr>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    /// The port to listen on; default 3000, and 0 picks a free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Origins whose pages may connect; default `["*"]` (any). Clients that send no `Origin`
+    /// header (anything but a browser) are always allowed.
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Time between liveness pings; default 10 s.
+    pub fn ping_interval(mut self, interval: Duration) -> Self {
+        self.limits.ping_interval = interval;
+        self
+    }
+
+    /// Unanswered pings in a row after which a connection is dropped; default 3.
+    pub fn max_lost_pings(mut self, pings: u32) -> Self {
+        self.limits.max_lost_pings = pings;
+        self
+    }
+
+    /// Largest message accepted, in bytes; a larger one closes the connection with 1009.
+    /// Default 1 MiB.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.limits.max_message_size = bytes;
+        self
+    }
+
+    /// How long [`Server::shutdown`] waits for requests and close handshakes; default 10 s.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Adds a plugin (made by the `plugin()` function `#[plugin]` generates).
+    pub fn plugin(mut self, plugin: Plugin) -> Self {
+        self.plugins.push(plugin);
+        self
+    }
+
+    /// Shares `state` with every handler that takes a [`State<T>`](crate::State) argument.
+    /// Giving a second value of the same type replaces the first.
+    pub fn state<T: Any + Send + Sync>(mut self, state: T) -> Self {
+        self.state
+            .retain(|(type_id, _)| *type_id != TypeId::of::<T>());
+        self.state.push((TypeId::of::<T>(), Arc::new(state)));
+        self
+    }
+
+    /// Calls `hook` on faults on the server's side, such as a handler that panicked.
+    pub fn on_error(mut self, hook: impl Fn(&ErrorEvent) + Send + Sync + 'static) -> Self {
+        self.on_error = Some(Box::new(hook));
+        self
+    }
+
+    /// Checks the definition, binds the socket and starts serving; returns once listening.
+    pub async fn start(self) -> Result<Server, ServerError> {
+        let router = Router::new(&self.plugins)?;
+        let settings = SettingsRegistry::new(
+            self.plugins
+                .iter()
+                .filter_map(|plugin| plugin.def().settings),
+        );
+        let state = self.state.into_boxed_slice();
+        router.check_needs(
+            |type_id| settings.contains(type_id),
+            |type_id| state.iter().any(|(known, _)| *known == type_id),
+        )?;
+        let addr = SocketAddr::new(self.host, self.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let runtime = Arc::new(Runtime::new(
+            self.limits,
+            router,
+            settings,
+            state,
+            AllowedOrigins::new(self.allowed_origins),
+            self.on_error,
+        ));
+        let (stop, stopped) = watch::channel(false);
+        let accepting = tokio::spawn(accept_loop(listener, Arc::clone(&runtime), stopped));
+        let pinging = tokio::spawn(liveness::ping_forever(Arc::clone(&runtime)));
+        tracing::info!(%local_addr, "yoctopus listening");
+        Ok(Server {
+            local_addr,
+            runtime,
+            stop,
+            accepting,
+            pinging,
+        })
+    }
+}
+
+impl std::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("limits", &self.limits)
+            .field("plugins", &self.plugins)
+            .finish_non_exhaustive()
+    }
+}

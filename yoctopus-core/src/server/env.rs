@@ -1,0 +1,157 @@
+//! Server options from environment variables, so any example or deployment is configured
+//! without code.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::ServerBuilder;
+use crate::error::ConfigError;
+
+impl ServerBuilder {
+    /// A builder with the defaults, then every option the environment sets:
+    ///
+    /// | variable | option | form |
+    /// | --- | --- | --- |
+    /// | `PORT` | [`port`](Self::port) | `0`–`65535` |
+    /// | `HOST` | [`host`](Self::host) | an IP address |
+    /// | `ALLOWED_ORIGINS` | [`allowed_origins`](Self::allowed_origins) | comma-separated, `*` for any |
+    /// | `PING_INTERVAL_MS` | [`ping_interval`](Self::ping_interval) | milliseconds, more than 0 |
+    /// | `MAX_LOST_PINGS` | [`max_lost_pings`](Self::max_lost_pings) | a count, more than 0 |
+    /// | `MAX_MESSAGE_BYTES` | [`max_message_size`](Self::max_message_size) | bytes, more than 0 |
+    ///
+    /// A variable that is set but cannot be read is an error naming it, never silently ignored.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) reading variables from `lookup` instead of the process
+    /// environment.
+    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut builder = Self::new();
+        if let Some(port) = parse::<u16>(&lookup, "PORT")? {
+            builder = builder.port(port);
+        }
+        if let Some(host) = parse::<std::net::IpAddr>(&lookup, "HOST")? {
+            builder = builder.host(host);
+        }
+        if let Some(origins) = lookup("ALLOWED_ORIGINS") {
+            let origins: Vec<String> = origins
+                .split(',')
+                .map(str::trim)
+                .filter(|origin| !origin.is_empty())
+                .map(str::to_owned)
+                .collect();
+            builder = builder.allowed_origins(origins);
+        }
+        if let Some(millis) = positive::<u64>(&lookup, "PING_INTERVAL_MS")? {
+            builder = builder.ping_interval(Duration::from_millis(millis));
+        }
+        if let Some(pings) = positive::<u32>(&lookup, "MAX_LOST_PINGS")? {
+            builder = builder.max_lost_pings(pings);
+        }
+        if let Some(bytes) = positive::<usize>(&lookup, "MAX_MESSAGE_BYTES")? {
+            builder = builder.max_message_size(bytes);
+        }
+        Ok(builder)
+    }
+}
+
+fn parse<T>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, ConfigError>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    let Some(value) = lookup(name) else {
+        return Ok(None);
+    };
+    value
+        .trim()
+        .parse()
+        .map(Some)
+        .map_err(|error: T::Err| ConfigError::InvalidValue {
+            name,
+            value,
+            problem: error.to_string(),
+        })
+}
+
+fn positive<T>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, ConfigError>
+where
+    T: FromStr + Default + PartialEq + ToString,
+    T::Err: std::fmt::Display,
+{
+    match parse::<T>(lookup, name)? {
+        Some(zero) if zero == T::default() => Err(ConfigError::InvalidValue {
+            name,
+            value: zero.to_string(),
+            problem: "must be more than 0".to_owned(),
+        }),
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use crate::error::ConfigError;
+    use crate::ServerBuilder;
+
+    fn from(vars: &[(&str, &str)]) -> Result<ServerBuilder, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ServerBuilder::from_vars(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn every_variable_reaches_its_option() {
+        let builder = from(&[
+            ("PORT", "4000"),
+            ("HOST", "0.0.0.0"),
+            ("ALLOWED_ORIGINS", "https://a.example, https://b.example"),
+            ("PING_INTERVAL_MS", "1500"),
+            ("MAX_LOST_PINGS", "5"),
+            ("MAX_MESSAGE_BYTES", "4096"),
+        ])
+        .unwrap();
+        assert_eq!(builder.port, 4000);
+        assert_eq!(builder.host.to_string(), "0.0.0.0");
+        assert_eq!(
+            builder.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        assert_eq!(builder.limits.ping_interval, Duration::from_millis(1500));
+        assert_eq!(builder.limits.max_lost_pings, 5);
+        assert_eq!(builder.limits.max_message_size, 4096);
+    }
+
+    #[test]
+    fn bad_values_are_errors_that_name_the_variable() {
+        let error = from(&[("PORT", "70000")]).unwrap_err();
+        assert!(
+            matches!(error, ConfigError::InvalidValue { name: "PORT", .. }),
+            "{error}"
+        );
+        let error = from(&[("MAX_LOST_PINGS", "0")]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "MAX_LOST_PINGS = \"0\": must be more than 0"
+        );
+        let error = from(&[("PING_INTERVAL_MS", "soon")]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("PING_INTERVAL_MS = \"soon\": "),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! The server: builder, accept loop, liveness pings and graceful shutdown.
+
+mod builder;
+mod env;
+mod liveness;
+mod runtime;
+mod upgrade;
+
+pub use builder::ServerBuilder;
+pub use runtime::ErrorEvent;
+pub(crate) use runtime::{AllowedOrigins, Runtime};
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::transport::close_code;
+
+/// A running Yoctopus server.
+///
+/// Made by [`ServerBuilder::start`]; it serves until [`shutdown`](Self::shutdown) is called.
+/// Dropping the handle does not stop the server.
+pub struct Server {
+    local_addr: SocketAddr,
+    runtime: Arc<Runtime>,
+    stop: watch::Sender<bool>,
+    accepting: JoinHandle<()>,
+    pinging: JoinHandle<()>,
+}
+
+impl Server {
+    /// Starts describing a server.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::new()
+    }
+
+    /// The address the server listens on (with the real port when port 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// How many WebSocket connections are open.
+    pub fn connection_count(&self) -> usize {
+        self.runtime.register().len()
+    }
+
+    /// Replaces the allowed origins while the server runs (`["*"]` allows every origin).
+    pub fn set_allowed_origins<I, S>(&self, origins: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.runtime
+            .set_allowed_origins(AllowedOrigins::new(origins));
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully.
+    ///
+    /// ```no_run
+    /// # async fn run(server: yoctopus_core::Server) {
+    /// server.run_until(async { tokio::signal::ctrl_c().await.ok(); }).await;
+    /// # }
+    /// ```
+    pub async fn run_until(self, signal: impl Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+
+    /// Stops the server gracefully.
+    ///
+    /// New connections are refused, requests already running finish (up to the shutdown timeout),
+    /// every connection receives a close frame with code 1001, and the call returns when all have
+    /// closed or the timeout has passed.
+    pub async fn shutdown(self) {
+        let deadline = Instant::now() + self.runtime.config().shutdown_timeout;
+        self.runtime.start_draining();
+        let _ = self.stop.send(true);
+        let _ = self.accepting.await;
+        self.pinging.abort();
+        if !self.runtime.in_flight().wait_idle(deadline).await {
+            tracing::warn!("shutdown timeout reached with requests still running");
+        }
+        for connection in self.runtime.register().snapshot() {
+            connection.close_with(close_code::GOING_AWAY, "server shutting down");
+        }
+        if !self.runtime.register().wait_empty(deadline).await {
+            for connection in self.runtime.register().snapshot() {
+                connection.terminate();
+            }
+        }
+        tracing::info!("server stopped");
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    runtime: Arc<Runtime>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote_addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(upgrade::serve_http(stream, remote_addr, Arc::clone(&runtime)));
+                }
+                Err(error) => {
+                    // Usually out of file descriptors: wait a little instead of spinning.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    runtime.report_error(&ErrorEvent::AcceptFailed { message: error.to_string() });
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}

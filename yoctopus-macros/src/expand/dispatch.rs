@@ -1,0 +1,254 @@
+//! The dispatch table: one handler function per endpoint method, the router `match`, and the
+//! plugin's static definition.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+
+use crate::model::{Endpoint, Output, Plugin};
+use crate::requires::{Requirement, SettingTest};
+
+pub(crate) fn render(plugin: &Plugin) -> TokenStream {
+    let module = &plugin.module.ident;
+    let handlers = plugin
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(index, endpoint)| handler(module, index, endpoint));
+    let groups = group_by_name(&plugin.endpoints);
+    let table = groups.iter().map(|(name, methods)| {
+        let methods = methods
+            .iter()
+            .map(|(index, endpoint)| method_def(*index, endpoint));
+        quote! {
+            ::yoctopus_core::__private::EndpointDef { name: #name, methods: &[#(#methods),*] }
+        }
+    });
+    let route_arms =
+        groups
+            .iter()
+            .enumerate()
+            .map(|(endpoint_index, (name, methods))| {
+                let method_arms = methods.iter().enumerate().map(|(method_index, (_, endpoint))| {
+            let method = &endpoint.method;
+            quote! {
+                #method => ::yoctopus_core::__private::Route::Found(
+                    &__yoctopus_plugin_def.endpoints[#endpoint_index].methods[#method_index]
+                ),
+            }
+        });
+                quote! {
+                    #name => match method {
+                        #(#method_arms)*
+                        _ => ::yoctopus_core::__private::Route::UnknownMethod,
+                    },
+                }
+            });
+    let needs = plugin
+        .endpoints
+        .iter()
+        .flat_map(|endpoint| needs(module, endpoint));
+    let name = &plugin.name;
+    let settings = match &plugin.settings {
+        Some(settings) => {
+            let ident = &settings.ident;
+            quote! { ::core::option::Option::Some(::yoctopus_core::__private::SettingsDef::of::<#ident>()) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    quote! {
+        #(#handlers)*
+
+        #[doc(hidden)]
+        fn __yoctopus_route(endpoint: &str, method: &str) -> ::yoctopus_core::__private::Route {
+            match endpoint {
+                #(#route_arms)*
+                _ => ::yoctopus_core::__private::Route::UnknownEndpoint,
+            }
+        }
+
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        pub static __yoctopus_plugin_def: ::yoctopus_core::PluginDef = ::yoctopus_core::PluginDef {
+            name: #name,
+            settings: #settings,
+            endpoints: &[#(#table),*],
+            route: __yoctopus_route,
+            needs: &[#(#needs),*],
+        };
+    }
+}
+
+/// Endpoints in order of first appearance, each with its methods.
+fn group_by_name(endpoints: &[Endpoint]) -> Vec<(&str, Vec<(usize, &Endpoint)>)> {
+    let mut groups: Vec<(&str, Vec<(usize, &Endpoint)>)> = Vec::new();
+    for (index, endpoint) in endpoints.iter().enumerate() {
+        match groups.iter_mut().find(|(name, _)| *name == endpoint.name) {
+            Some((_, methods)) => methods.push((index, endpoint)),
+            None => groups.push((&endpoint.name, vec![(index, endpoint)])),
+        }
+    }
+    groups
+}
+
+fn handler_ident(index: usize, endpoint: &Endpoint) -> syn::Ident {
+    format_ident!("__yoctopus_handle_{}_{}", index, endpoint.function.unraw())
+}
+
+fn method_def(index: usize, endpoint: &Endpoint) -> TokenStream {
+    let method = &endpoint.method;
+    let handler = handler_ident(index, endpoint);
+    let requirements = endpoint.requires.iter().map(Requirement::text);
+    let arguments = &endpoint.arguments;
+    quote! {
+        ::yoctopus_core::__private::MethodDef {
+            method: #method,
+            handler: #handler,
+            requirements: &[#(#requirements),*],
+            format: ::yoctopus_core::__private::first_some(&[
+                #(<#arguments as ::yoctopus_core::__private::FromCall>::FORMAT),*
+            ]),
+            schema: ::yoctopus_core::__private::first_some(&[
+                #(<#arguments as ::yoctopus_core::__private::FromCall>::SCHEMA),*
+            ]),
+        }
+    }
+}
+
+/// What the server must provide: the settings each requirement reads, and each argument's need.
+fn needs(module: &syn::Ident, endpoint: &Endpoint) -> Vec<TokenStream> {
+    let settings = endpoint.requires.iter().filter_map(|requirement| match requirement {
+        Requirement::Setting { plugin, .. } => {
+            let settings = settings_type(module, plugin);
+            Some(quote! {
+                ::yoctopus_core::__private::Need::Settings(::yoctopus_core::__private::SettingsDef::of::<#settings>())
+            })
+        }
+        Requirement::Predicate { .. } => None,
+    });
+    let arguments = endpoint.arguments.iter().map(|ty| {
+        quote! { <#ty as ::yoctopus_core::__private::FromCall>::NEED }
+    });
+    settings.chain(arguments).collect()
+}
+
+/// The settings type behind a requirement's plugin path: `self` and the plugin's own module name
+/// mean this plugin.
+fn settings_type(module: &syn::Ident, plugin: &syn::Path) -> TokenStream {
+    let is_self =
+        plugin.is_ident("self") || plugin.get_ident().is_some_and(|ident| ident == module);
+    let span = plugin.span();
+    if is_self {
+        quote_spanned! {span=> self::__yoctopus_settings }
+    } else {
+        quote_spanned! {span=> #plugin::__yoctopus_settings }
+    }
+}
+
+fn handler(module: &syn::Ident, index: usize, endpoint: &Endpoint) -> TokenStream {
+    let ident = handler_ident(index, endpoint);
+    let checks = endpoint
+        .requires
+        .iter()
+        .map(|requirement| requirement_check(module, requirement));
+    let argument_names: Vec<syn::Ident> = (0..endpoint.arguments.len())
+        .map(|i| format_ident!("__argument_{i}"))
+        .collect();
+    let extractions = endpoint.arguments.iter().zip(&argument_names).map(|(ty, name)| {
+        quote_spanned! {ty.span()=>
+            let #name = match <#ty as ::yoctopus_core::__private::FromCall>::from_call(&mut __call) {
+                ::core::result::Result::Ok(argument) => argument,
+                ::core::result::Result::Err(refusal) => return refusal,
+            };
+        }
+    });
+    let reads_data = endpoint.arguments.iter().map(|ty| {
+        quote! { <#ty as ::yoctopus_core::__private::FromCall>::READS_DATA as usize }
+    });
+    let single_request = quote_spanned! {endpoint.function.span()=>
+        const _: () = ::core::assert!(
+            0 #(+ #reads_data)* <= 1,
+            "an endpoint takes at most one request argument; the others must be extractors"
+        );
+    };
+    let function = &endpoint.function;
+    let reply = convert(&endpoint.output, quote!(__output));
+    quote! {
+        #[doc(hidden)]
+        fn #ident(
+            mut __call: ::yoctopus_core::__private::Call,
+        ) -> ::yoctopus_core::__private::BoxFuture<::yoctopus_core::__private::Outcome> {
+            #single_request
+            ::std::boxed::Box::pin(async move {
+                #(#checks)*
+                #(#extractions)*
+                let __output = #function(#(#argument_names),*).await;
+                #reply
+            })
+        }
+    }
+}
+
+fn requirement_check(module: &syn::Ident, requirement: &Requirement) -> TokenStream {
+    let text = requirement.text();
+    let passes = match requirement {
+        Requirement::Setting {
+            plugin,
+            fields,
+            test,
+            ..
+        } => {
+            let settings = settings_type(module, plugin);
+            let last = fields.last().map_or_else(Span::call_site, Spanned::span);
+            let value = quote_spanned! {last=> __settings #(.#fields)* };
+            let test = match test {
+                SettingTest::IsTrue => {
+                    quote_spanned! {last=> { let __value: ::core::primitive::bool = #value; __value } }
+                }
+                SettingTest::IsFalse => {
+                    quote_spanned! {last=> { let __value: ::core::primitive::bool = #value; !__value } }
+                }
+                SettingTest::Compare(op, expected) => quote! { (#value) #op (#expected) },
+            };
+            let read = quote_spanned! {plugin.span()=>
+                let __settings = __call.connection().settings::<#settings>();
+            };
+            quote! {{ #read #test }}
+        }
+        Requirement::Predicate { function, .. } => {
+            quote_spanned! {function.span()=> #function(__call.connection()).await }
+        }
+    };
+    quote! {
+        if !(#passes) {
+            return ::yoctopus_core::__private::requirement_not_met(#text);
+        }
+    }
+}
+
+/// Turns the handler's return value `value` into an `Outcome`, following the return type's shape.
+fn convert(output: &Output, value: TokenStream) -> TokenStream {
+    match output {
+        Output::Unit(span) => {
+            quote_spanned! {*span=> { let () = #value; ::yoctopus_core::__private::Outcome::empty() } }
+        }
+        Output::Data(ty) => {
+            quote_spanned! {ty.span()=> ::yoctopus_core::__private::Outcome::data(&#value) }
+        }
+        Output::Reply(ty) => {
+            quote_spanned! {ty.span()=> #value.__into_outcome(__call.connection()) }
+        }
+        Output::Result(ok, ty) => {
+            let ok = convert(ok, quote!(__ok));
+            let error =
+                quote_spanned! {ty.span()=> ::yoctopus_core::__private::handler_error(&__error) };
+            quote! {
+                match #value {
+                    ::core::result::Result::Ok(__ok) => #ok,
+                    ::core::result::Result::Err(__error) => #error,
+                }
+            }
+        }
+    }
+}

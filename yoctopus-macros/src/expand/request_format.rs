@@ -1,0 +1,232 @@
+//! `#[derive(RequestFormat)]`: a validator that converts a JSON value into the type in one walk,
+//! its description in the original notation, and its JSON Schema.
+//!
+//! Structs with named fields become object formats (nested to any depth through their field
+//! types); enums of unit variants become unions of literal strings.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{Data, DeriveInput, Fields};
+
+use crate::attr::{FormatArgs, FORMAT_CONTAINER_KEYS, FORMAT_FIELD_KEYS, FORMAT_VARIANT_KEYS};
+use crate::case;
+use crate::errors::Errors;
+
+pub(crate) fn derive_request_format(input: TokenStream) -> TokenStream {
+    match syn::parse2::<DeriveInput>(input).and_then(|input| render(&input)) {
+        Ok(tokens) => tokens,
+        Err(errors) => errors.to_compile_error(),
+    }
+}
+
+fn render(input: &DeriveInput) -> syn::Result<TokenStream> {
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            "`RequestFormat` cannot be derived for a generic type",
+        ));
+    }
+    let container = FormatArgs::parse(&input.attrs, FORMAT_CONTAINER_KEYS)?;
+    let style = match &container.rename_all {
+        Some(style) if case::rename("x", &style.value()).is_none() => {
+            let styles = case::STYLES
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(syn::Error::new(
+                style.span(),
+                format!(
+                    "unknown `rename_all` style `{}`; expected one of {styles}",
+                    style.value()
+                ),
+            ));
+        }
+        Some(style) => Some(style.value()),
+        None => None,
+    };
+    let ident = &input.ident;
+    let (validator, expected, describe, schema) =
+        match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(fields) => object(fields, style.as_deref())?,
+                _ => return Err(syn::Error::new(
+                    ident.span(),
+                    "a request format struct needs named fields; its fields are the request's keys",
+                )),
+            },
+            Data::Enum(data) => union(data, style.as_deref().unwrap_or("snake_case"))?,
+            Data::Union(data) => {
+                return Err(syn::Error::new(
+                    data.union_token.span(),
+                    "`RequestFormat` is derived for structs and enums, not unions",
+                ))
+            }
+        };
+    let name = ident.to_string();
+    Ok(quote! {
+        impl ::yoctopus_core::__private::RequestFormat for #ident {
+            const EXPECTED: &'static str = #expected;
+
+            fn from_json(
+                value: ::yoctopus_core::__private::serde_json::Value,
+                at: &::yoctopus_core::__private::FieldPath<'_>,
+                errors: &mut ::yoctopus_core::__private::ValidationErrors,
+            ) -> ::core::option::Option<Self> {
+                #validator
+            }
+
+            fn describe() -> ::yoctopus_core::__private::serde_json::Value {
+                #describe
+            }
+        }
+
+        impl ::yoctopus_core::__private::schemars::JsonSchema for #ident {
+            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(#name)
+            }
+
+            fn schema_id() -> ::std::borrow::Cow<'static, str> {
+                ::std::borrow::Cow::Borrowed(::core::concat!(::core::module_path!(), "::", #name))
+            }
+
+            fn json_schema(
+                generator: &mut ::yoctopus_core::__private::schemars::SchemaGenerator,
+            ) -> ::yoctopus_core::__private::schemars::Schema {
+                #schema
+            }
+        }
+    })
+}
+
+type Parts = (TokenStream, String, TokenStream, TokenStream);
+
+fn object(fields: &syn::FieldsNamed, style: Option<&str>) -> syn::Result<Parts> {
+    let mut errors = Errors::default();
+    let mut reads = Vec::new();
+    let mut keys = Vec::new();
+    let mut idents = Vec::new();
+    let mut types = Vec::new();
+    for field in &fields.named {
+        let args = match FormatArgs::parse(&field.attrs, FORMAT_FIELD_KEYS) {
+            Ok(args) => args,
+            Err(error) => {
+                errors.push(error);
+                continue;
+            }
+        };
+        let ident = field.ident.clone().expect("named fields have names");
+        let written = ident.unraw().to_string();
+        let key = match (&args.rename, style) {
+            (Some(rename), _) => rename.value(),
+            (None, Some(style)) => case::rename(&written, style).expect("style checked above"),
+            (None, None) => written,
+        };
+        let ty = &field.ty;
+        let mut read = quote_spanned! {ty.span()=>
+            ::yoctopus_core::__private::take_field::<#ty>(&mut object, #key, at, errors)
+        };
+        if let Some(validator) = &args.with {
+            let name = validator
+                .segments
+                .iter()
+                .map(|segment| segment.ident.to_string())
+                .collect::<Vec<_>>()
+                .join("::");
+            let check = quote_spanned! {validator.span()=>
+                ::yoctopus_core::__private::ValidatorOutcome::record(#validator(&value), &at.key(#key), #name, errors)
+            };
+            read = quote! { #read.filter(|value| #check) };
+        }
+        reads.push(read);
+        keys.push(key);
+        idents.push(ident);
+        types.push(ty.clone());
+    }
+    errors.finish()?;
+    let validator = quote! {
+        let mut object = ::yoctopus_core::__private::expect_object(value, at, errors)?;
+        #(let #idents = #reads;)*
+        ::core::option::Option::Some(Self { #(#idents: #idents?),* })
+    };
+    let describe = quote! {
+        ::yoctopus_core::__private::describe_object(&[
+            #((#keys, <#types as ::yoctopus_core::__private::RequestFormat>::describe as fn() -> _)),*
+        ])
+    };
+    let schema = quote! {
+        ::yoctopus_core::__private::object_schema(::std::vec![
+            #((
+                #keys,
+                generator.subschema_for::<#types>(),
+                <#types as ::yoctopus_core::__private::RequestFormat>::OPTIONAL,
+            )),*
+        ])
+    };
+    Ok((validator, "object".to_owned(), describe, schema))
+}
+
+fn union(data: &syn::DataEnum, style: &str) -> syn::Result<Parts> {
+    let mut errors = Errors::default();
+    let mut values = Vec::new();
+    let mut variants = Vec::new();
+    for variant in &data.variants {
+        if !matches!(variant.fields, Fields::Unit) {
+            errors.push(syn::Error::new_spanned(
+                &variant.fields,
+                "a request format enum is a union of literal strings; its variants cannot carry data",
+            ));
+            continue;
+        }
+        match FormatArgs::parse(&variant.attrs, FORMAT_VARIANT_KEYS) {
+            Ok(args) => {
+                let value = match args.rename {
+                    Some(rename) => rename.value(),
+                    None => case::rename(&variant.ident.to_string(), style)
+                        .expect("style checked by the caller"),
+                };
+                values.push(value);
+                variants.push(variant.ident.clone());
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    if data.variants.is_empty() {
+        errors.push(syn::Error::new(
+            data.enum_token.span(),
+            "a request format enum needs at least one variant",
+        ));
+    }
+    errors.finish()?;
+    let expected = format!(
+        "one of {}",
+        values
+            .iter()
+            .map(|value| format!("{value:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let validator = quote! {
+        if let ::yoctopus_core::__private::serde_json::Value::String(text) = &value {
+            match text.as_str() {
+                #(#values => return ::core::option::Option::Some(Self::#variants),)*
+                _ => {}
+            }
+        }
+        errors.push(at, ::core::format_args!(
+            "expected {}, got {}",
+            <Self as ::yoctopus_core::__private::RequestFormat>::EXPECTED,
+            ::yoctopus_core::__private::describe_value(&value),
+        ));
+        ::core::option::Option::None
+    };
+    let describe = quote! {
+        ::yoctopus_core::__private::serde_json::Value::from(::std::vec![#(#values),*])
+    };
+    let schema = quote! {
+        ::yoctopus_core::__private::enum_schema(&[#(#values),*])
+    };
+    Ok((validator, expected, describe, schema))
+}

@@ -1,0 +1,205 @@
+//! Procedural macros of Yoctopus. Use them through `yoctopus_core`, which re-exports them; their
+//! output names everything through `::yoctopus_core::__private`.
+//!
+//! Each entry point parses, builds the model (collecting every error), and renders. Errors become
+//! `compile_error!` at the user's tokens, next to the module as written.
+
+mod attr;
+mod case;
+mod check;
+mod errors;
+mod expand;
+mod model;
+mod requires;
+
+use proc_macro::TokenStream;
+
+/// Turns an inline module into a Yoctopus plugin.
+///
+/// ```
+/// # use yoctopus_core::prelude::*;
+/// #[plugin] // the plugin's name is the module's: "greeter"
+/// mod greeter {
+///     use yoctopus_core::prelude::*;
+///
+///     #[derive(RequestFormat)]
+///     pub struct Hello {
+///         pub name: String,
+///     }
+///
+///     #[endpoint(name = "hello", method = "read")]
+///     async fn hello(request: Hello) -> String {
+///         format!("Hello, {}!", request.name)
+///     }
+/// }
+///
+/// let plugin = greeter::plugin(); // add it with `ServerBuilder::plugin`
+/// ```
+///
+/// # Arguments
+/// - `name = "..."`: the plugin's name, the part before `:` in endpoint names. Default: the
+///   module's name. It cannot contain `:` or white space.
+///
+/// # What the module may contain
+/// - at most one struct marked [`#[settings]`](macro@settings): the plugin's connection-scoped settings;
+/// - functions marked [`#[endpoint]`](macro@endpoint);
+/// - anything else a module holds, untouched.
+///
+/// # What it generates
+/// Inside the module: `pub fn plugin() -> yoctopus_core::Plugin`; a static definition with the
+/// endpoint table and a `match` that routes `(endpoint, method)` to each handler; one handler per
+/// endpoint method that checks requirements, converts `data` with the request format and calls
+/// your function; `PluginSettings` for the settings struct. Set `YOCTOPUS_MACROS_DEBUG=1` to print
+/// the expansion while building.
+#[proc_macro_attribute]
+pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    let output = match attr::PluginArgs::parse(args.into())
+        .and_then(|args| model::Plugin::build(args, item.clone()))
+    {
+        Ok(plugin) => expand::render(&plugin),
+        Err(errors) => expand::fallback(item, &errors),
+    };
+    debug_print("plugin", &output);
+    output.into()
+}
+
+/// Marks an async function inside a [`#[plugin]`](macro@plugin) module as an endpoint method.
+///
+/// ```
+/// # use yoctopus_core::prelude::*;
+/// # #[plugin] mod auth {
+/// #     #[settings] #[derive(Default, Clone)] pub struct Settings { pub authenticated: bool, pub roles: Vec<String> }
+/// # }
+/// #[plugin]
+/// mod admin {
+///     use yoctopus_core::prelude::*;
+///     use super::auth;
+///
+///     #[endpoint(name = "dashboard", method = "read", requires(auth.authenticated, is_admin))]
+///     async fn dashboard() -> &'static str {
+///         "..."
+///     }
+///
+///     async fn is_admin(connection: &Connection) -> bool {
+///         connection.settings::<auth::Settings>().roles.iter().any(|role| role == "admin")
+///     }
+/// }
+/// ```
+///
+/// # Arguments
+/// - `method = "..."` (required): `read`, `create`, `update`, `delete` or any name.
+/// - `name = "..."`: the endpoint's name; default: the function's name.
+/// - `requires(...)` or `requires = ...`: conditions on the connection, all of which must hold:
+///   - `plugin.setting` (a `bool` setting is true), `!plugin.setting`, or
+///     `plugin.setting == value` with `==`, `!=`, `<`, `<=`, `>`, `>=`. `plugin` is a path to the
+///     plugin's module (`auth`, `super::auth`, or `self` for this plugin). The compiler checks
+///     that the setting exists and that the value has its type.
+///   - the name of an `async fn(&Connection) -> bool`.
+///
+///   A request that fails one is answered `requirement not met: <requirement as written>`.
+///
+/// # Arguments of the function
+/// Each argument is either the request (a [`RequestFormat`](derive@RequestFormat) type, at most
+/// one) or an extractor: `Connection`, `ConnectionSettings<T>`, `ConnectionId`, `Notify`,
+/// `State<T>`. A function without a request argument accepts any `data`.
+///
+/// # Return type
+/// - nothing or `()`: the reply's `data` is `{}`;
+/// - any `Serialize` type: the reply's `data`;
+/// - `Reply<Settings, T>`: the settings are applied, then `T` is the reply's `data`;
+/// - `Result<T, E>` with `T` as above and `E: Display`: an `Err` is an error reply with its message.
+///
+/// The shape is read from the written type, so spell `Result` and `Reply` by those names.
+#[proc_macro_attribute]
+pub fn endpoint(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_plugin("endpoint", item)
+}
+
+/// Marks the struct inside a [`#[plugin]`](macro@plugin) module that holds its connection-scoped
+/// settings.
+///
+/// Every connection starts with `Default::default()`; the struct must also be `Clone`, and its
+/// fields `Serialize` (so that `Connection::get("plugin", "field")` can read them as JSON).
+///
+/// ```
+/// # use yoctopus_core::prelude::*;
+/// #[plugin]
+/// mod auth {
+///     use yoctopus_core::prelude::*;
+///
+///     #[settings]
+///     #[derive(Default, Clone)]
+///     pub struct Settings {
+///         pub authenticated: bool,
+///         pub user_id: Option<String>,
+///         pub roles: Vec<String>,
+///     }
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn settings(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_plugin("settings", item)
+}
+
+/// Derives a request format: the checks and conversion of an endpoint's `data`.
+///
+/// ```
+/// # use yoctopus_core::prelude::*;
+/// #[derive(RequestFormat)]
+/// #[format(rename_all = "camelCase")]
+/// pub struct Update {
+///     pub user_id: String,           // key "userId": a string
+///     pub email: Email,              // an email address
+///     pub status: Status,            // "active" | "inactive" | "pending"
+///     #[format(with = positive)]
+///     pub credit: f64,               // a number that `positive` accepts
+///     pub address: Option<Address>,  // an optional nested object
+/// }
+///
+/// #[derive(RequestFormat)]
+/// pub enum Status { Active, Inactive, Pending }
+///
+/// #[derive(RequestFormat)]
+/// pub struct Address { pub street: String, pub zip: String }
+///
+/// fn positive(value: &f64) -> bool {
+///     *value > 0.0
+/// }
+/// ```
+///
+/// # Attributes
+/// - on the type: `#[format(rename_all = "...")]` with `lowercase`, `UPPERCASE`, `PascalCase`,
+///   `camelCase`, `snake_case`, `SCREAMING_SNAKE_CASE` or `kebab-case`. Enum values default to
+///   `snake_case`; struct keys to the field names as written.
+/// - on a field: `#[format(rename = "key")]`, and `#[format(with = function)]` where
+///   `function(&T)` returns `bool` or `Result<(), impl Display>`.
+/// - on a variant: `#[format(rename = "value")]`.
+///
+/// # What it generates
+/// `RequestFormat` (one walk over the JSON value that reports every failing field with its path)
+/// and `schemars::JsonSchema`.
+#[proc_macro_derive(RequestFormat, attributes(format))]
+pub fn request_format(input: TokenStream) -> TokenStream {
+    let output = expand::derive_request_format(input.into());
+    debug_print("RequestFormat", &output);
+    output.into()
+}
+
+/// `#[endpoint]` and `#[settings]` are read and removed by `#[plugin]`; reaching their own macro
+/// means they stand outside a plugin module.
+fn outside_plugin(name: &str, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    let error = syn::Error::new(
+        proc_macro2::Span::call_site(),
+        format!("`#[{name}]` belongs inside a `#[plugin]` module"),
+    )
+    .to_compile_error();
+    quote::quote!(#error #item).into()
+}
+
+fn debug_print(macro_name: &str, output: &proc_macro2::TokenStream) {
+    if std::env::var_os("YOCTOPUS_MACROS_DEBUG").is_some_and(|value| value == "1") {
+        eprintln!("--- #[{macro_name}] expansion ---\n{output}");
+    }
+}
