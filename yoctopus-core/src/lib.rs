@@ -49,6 +49,7 @@
 
 extern crate self as yoctopus_core;
 
+mod builtin;
 mod connection;
 mod dispatch;
 mod error;
@@ -63,6 +64,8 @@ mod validate;
 #[doc(hidden)]
 pub mod __private;
 
+pub use builtin::yoctopus;
+pub use bytes::Bytes;
 pub use connection::{Connection, ConnectionId, PluginSettings};
 pub use error::{ConfigError, PushError, ServerError, SettingsError};
 pub use extract::{ConnectionSettings, FromCall, Notify, State};

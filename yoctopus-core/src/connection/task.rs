@@ -18,7 +18,7 @@ use super::Connection;
 use crate::dispatch::Dispatch;
 use crate::extract::Call;
 use crate::protocol::{Outcome, Push};
-use crate::server::Runtime;
+use crate::server::{ErrorEvent, Runtime};
 use crate::transport::{self, Incoming, Message, MessageReader, Outbound, ReadEnd};
 
 /// How long to wait for the other side of a close handshake before dropping the socket.
@@ -42,6 +42,13 @@ pub(crate) async fn serve<S>(
     let span = tracing::info_span!("connection", id = %connection.id(), peer = %remote_addr);
     async {
         tracing::info!("connection opened");
+        let opened = connection.set(crate::yoctopus::Settings {
+            label: None,
+            is_secure: false,
+            port: runtime.local_addr().port(),
+            remote_address: remote_addr.ip().to_string(),
+        });
+        debug_assert!(opened.is_ok(), "the yoctopus plugin is always registered");
         runtime.register().insert(connection.clone());
         let (read, write) = socket.split(tokio::io::split);
         let reader = MessageReader::new(read, runtime.config().max_message_size);
@@ -89,25 +96,14 @@ async fn read_messages<R: AsyncRead + Unpin>(
     loop {
         match reader.next().await {
             Incoming::Message(Message::Text(text)) => handle_text(connection, &text).await,
-            Incoming::Message(Message::Binary(_)) => {
-                let push = Push::new(
-                    "error",
-                    &serde_json::json!({"message": "binary messages are not accepted"}),
-                )
-                .expect("a literal serializes");
-                let _ = connection
-                    .outbound()
-                    .send(Outbound::Text(push.into_frame()))
-                    .await;
-            }
+            Incoming::Message(Message::Binary(bytes)) => handle_binary(connection, bytes).await,
             Incoming::Ping(payload) => {
                 let _ = connection.outbound().send(Outbound::Pong(payload)).await;
             }
             Incoming::Pong => connection.pong_received(),
             Incoming::Close(echo) => {
-                let (code, reason) =
-                    echo.map_or((transport::close_code::NORMAL, ""), |(code, _)| (code, ""));
-                connection.close_with(code, reason);
+                let code = echo.map_or(transport::close_code::NORMAL, |(code, _)| code);
+                connection.close_with(code, "");
                 return ReadEnd::Closed;
             }
             Incoming::End(ReadEnd::Violation(code, reason)) => {
@@ -124,44 +120,62 @@ async fn handle_text(connection: &Connection, text: &str) {
     match connection.runtime().router().dispatch(text) {
         Dispatch::Reply(reply) => {
             tracing::debug!(reply, "request refused");
-            let _ = connection
-                .outbound()
-                .send(Outbound::Text(reply.into()))
-                .await;
+            send(connection, reply.into()).await;
         }
-        Dispatch::Call {
-            handler,
-            head,
-            data,
-        } => {
+        Dispatch::Call { handler, head, data } => {
             let call = Call::new(connection.clone(), data);
             let connection = connection.clone();
             let in_flight = connection.runtime().enter_request();
             tokio::spawn(
                 async move {
-                    let outcome = match AssertUnwindSafe(handler(call)).catch_unwind().await {
-                        Ok(outcome) => outcome,
-                        Err(panic) => {
-                            let message = panic_message(&panic);
-                            tracing::error!(panic = message, "a handler panicked");
-                            connection.runtime().report_error(
-                                &crate::server::ErrorEvent::HandlerPanicked {
-                                    connection: connection.id(),
-                                    message: message.to_owned(),
-                                },
-                            );
-                            Outcome::internal_error()
-                        }
-                    };
-                    let reply = head.render(&outcome);
-                    let _ = connection
-                        .outbound()
-                        .send(Outbound::Text(reply.into()))
-                        .await;
+                    let outcome = guarded(&connection, handler(call))
+                        .await
+                        .unwrap_or_else(Outcome::internal_error);
+                    send(&connection, head.render(&outcome).into()).await;
                     drop(in_flight);
                 }
                 .in_current_span(),
             );
+        }
+    }
+}
+
+async fn handle_binary(connection: &Connection, bytes: bytes::Bytes) {
+    let Some(handler) = connection.runtime().binary_handler() else {
+        let refusal = serde_json::json!({"message": "binary messages are not accepted"});
+        let push = Push::new("error", &refusal).expect("a literal serializes");
+        send(connection, push.into_frame()).await;
+        return;
+    };
+    let work = handler(connection.clone(), bytes);
+    let connection = connection.clone();
+    let in_flight = connection.runtime().enter_request();
+    tokio::spawn(
+        async move {
+            let _ = guarded(&connection, work).await;
+            drop(in_flight);
+        }
+        .in_current_span(),
+    );
+}
+
+/// Queues a text frame; a closed queue means the connection is ending and the frame is moot.
+async fn send(connection: &Connection, text: bytes::Bytes) {
+    let _ = connection.outbound().send(Outbound::Text(text)).await;
+}
+
+/// Runs user code; a panic becomes `None`, a log line and an error event, never a dead task.
+async fn guarded<T>(connection: &Connection, work: impl std::future::Future<Output = T>) -> Option<T> {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(output) => Some(output),
+        Err(panic) => {
+            let message = panic_message(&panic);
+            tracing::error!(panic = message, "a handler panicked");
+            connection.runtime().report_error(&ErrorEvent::HandlerPanicked {
+                connection: connection.id(),
+                message: message.to_owned(),
+            });
+            None
         }
     }
 }

@@ -1,16 +1,18 @@
 //! Describing a server: address, limits, origins, plugins and shared state.
 
 use std::any::{Any, TypeId};
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::runtime::{ErrorHook, Limits};
+use super::runtime::{BinaryHandler, ErrorHook, Limits, Parts};
 use super::{accept_loop, liveness, AllowedOrigins, ErrorEvent, Runtime, Server};
-use crate::connection::SettingsRegistry;
+use crate::connection::{Connection, SettingsRegistry};
 use crate::dispatch::Router;
 use crate::error::ServerError;
 use crate::plugin::Plugin;
@@ -39,6 +41,7 @@ pub struct ServerBuilder {
     plugins: Vec<Plugin>,
     state: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
     on_error: Option<ErrorHook>,
+    binary_handler: Option<BinaryHandler>,
 }
 
 /// Defaults, chosen to hold at 10,000 connections (see the README's table of options).
@@ -58,6 +61,7 @@ impl Default for ServerBuilder {
             plugins: Vec::new(),
             state: Vec::new(),
             on_error: None,
+            binary_handler: None,
         }
     }
 }
@@ -137,8 +141,40 @@ impl ServerBuilder {
         self
     }
 
+    /// Receives binary messages, which otherwise are answered with a push of type `error`.
+    ///
+    /// The handler runs in a task of its own per message, like a request handler; it can check
+    /// the connection's settings before acting (the original's `binaryHandlerRequirements`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), yoctopus_core::ServerError> {
+    /// use yoctopus_core::{Bytes, Connection, Push, Server};
+    ///
+    /// Server::builder()
+    ///     .binary_handler(|connection: Connection, bytes: Bytes| async move {
+    ///         let size = serde_json::json!({ "size": bytes.len() });
+    ///         let _ = connection.notify(Push::new("binary-processed", &size).expect("JSON"));
+    ///     })
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn binary_handler<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Connection, Bytes) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.binary_handler = Some(Arc::new(move |connection, bytes| {
+            Box::pin(handler(connection, bytes))
+        }));
+        self
+    }
+
     /// Checks the definition, binds the socket and starts serving; returns once listening.
-    pub async fn start(self) -> Result<Server, ServerError> {
+    ///
+    /// The bundled [`yoctopus`](crate::yoctopus) plugin is added first.
+    pub async fn start(mut self) -> Result<Server, ServerError> {
+        self.plugins.insert(0, crate::yoctopus::plugin());
         let router = Router::new(&self.plugins)?;
         let settings = SettingsRegistry::new(
             self.plugins
@@ -157,14 +193,16 @@ impl ServerBuilder {
         let local_addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
-        let runtime = Arc::new(Runtime::new(
-            self.limits,
+        let runtime = Arc::new(Runtime::new(Parts {
+            local_addr,
+            limits: self.limits,
             router,
             settings,
             state,
-            AllowedOrigins::new(self.allowed_origins),
-            self.on_error,
-        ));
+            allowed_origins: AllowedOrigins::new(self.allowed_origins),
+            on_error: self.on_error,
+            binary_handler: self.binary_handler,
+        }));
         let (stop, stopped) = watch::channel(false);
         let accepting = tokio::spawn(accept_loop(listener, Arc::clone(&runtime), stopped));
         let pinging = tokio::spawn(liveness::ping_forever(Arc::clone(&runtime)));

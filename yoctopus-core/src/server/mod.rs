@@ -49,6 +49,18 @@ impl Server {
         self.runtime.register().len()
     }
 
+    /// Every endpoint and method with its request format, keyed by the name clients use (the alias
+    /// where one exists): `{"greeter:hello": {"read": {"requestFormat": {"name": "string"}}}}`.
+    pub fn api(&self) -> serde_json::Value {
+        self.runtime.router().describe()
+    }
+
+    /// The JSON Schema of every endpoint's request, keyed like [`api`](Self::api), with shared
+    /// definitions under `$defs`.
+    pub fn api_schema(&self) -> serde_json::Value {
+        self.runtime.router().schema()
+    }
+
     /// Replaces the allowed origins while the server runs (`["*"]` allows every origin).
     pub fn set_allowed_origins<I, S>(&self, origins: I)
     where

@@ -3,15 +3,18 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
+use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::connection::{Connection, ConnectionId, SettingsRegistry};
 use crate::dispatch::Router;
+use crate::plugin::BoxFuture;
 
 /// Limits and timings every connection reads.
 #[derive(Debug, Clone)]
@@ -43,8 +46,23 @@ pub enum ErrorEvent {
 }
 
 pub(crate) type ErrorHook = Box<dyn Fn(&ErrorEvent) + Send + Sync>;
+pub(crate) type BinaryHandler = Arc<dyn Fn(Connection, Bytes) -> BoxFuture<()> + Send + Sync>;
+
+/// What [`Runtime::new`] is made of.
+pub(crate) struct Parts {
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) limits: Limits,
+    pub(crate) router: Router,
+    pub(crate) settings: SettingsRegistry,
+    pub(crate) state: Box<[(TypeId, Arc<dyn Any + Send + Sync>)]>,
+    pub(crate) allowed_origins: AllowedOrigins,
+    pub(crate) on_error: Option<ErrorHook>,
+    pub(crate) binary_handler: Option<BinaryHandler>,
+}
 
 pub(crate) struct Runtime {
+    local_addr: SocketAddr,
+    binary_handler: Option<BinaryHandler>,
     limits: Limits,
     router: Router,
     settings: SettingsRegistry,
@@ -58,26 +76,29 @@ pub(crate) struct Runtime {
 }
 
 impl Runtime {
-    pub(crate) fn new(
-        limits: Limits,
-        router: Router,
-        settings: SettingsRegistry,
-        state: Box<[(TypeId, Arc<dyn Any + Send + Sync>)]>,
-        allowed_origins: AllowedOrigins,
-        on_error: Option<ErrorHook>,
-    ) -> Self {
+    pub(crate) fn new(parts: Parts) -> Self {
         Self {
-            limits,
-            router,
-            settings,
-            state,
-            allowed_origins: RwLock::new(allowed_origins),
-            on_error,
+            local_addr: parts.local_addr,
+            binary_handler: parts.binary_handler,
+            limits: parts.limits,
+            router: parts.router,
+            settings: parts.settings,
+            state: parts.state,
+            allowed_origins: RwLock::new(parts.allowed_origins),
+            on_error: parts.on_error,
             register: Register::default(),
             in_flight: InFlight::default(),
             next_id: AtomicU64::new(1),
             draining: AtomicBool::new(false),
         }
+    }
+
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub(crate) fn binary_handler(&self) -> Option<&BinaryHandler> {
+        self.binary_handler.as_ref()
     }
 
     pub(crate) fn config(&self) -> &Limits {

@@ -1,0 +1,300 @@
+//! The original README's `auth` and `user` plugins: logging in sets connection settings that
+//! later requests' requirements check; users are kept in shared state; `user` is also reachable
+//! under the alias `account`.
+//!
+//! Run it with `cargo run --example user_auth` (port from `PORT`, default 3000). Try, in order:
+//! `{"meta":{"id":1,"endpoint":"user:user","method":"update"},"data":{"id":"u1","status":"active","credit":5,"address":{"street":"Main St 1","city":"Springfield","zip":"12345"}}}`
+//! (refused: not logged in), then
+//! `{"meta":{"id":2,"endpoint":"auth:session","method":"create"},"data":{"email":"alice@example.com","password":"wonderland"}}`,
+//! then the first request again.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::Serialize;
+use yoctopus_core::prelude::*;
+
+/// A user as the example keeps it.
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    /// The user's id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Login email.
+    pub email: String,
+    /// `"active"`, `"inactive"` or `"pending"`.
+    pub status: String,
+    /// Remaining credit.
+    pub credit: f64,
+    #[serde(skip)]
+    password: String,
+    #[serde(skip)]
+    roles: Vec<String>,
+}
+
+/// The users, shared with every handler through `State<Users>`.
+#[derive(Debug, Default)]
+pub struct Users {
+    by_id: Mutex<HashMap<String, User>>,
+}
+
+impl Users {
+    fn with_alice() -> Self {
+        let users = Self::default();
+        users.lock().insert(
+            "u1".to_owned(),
+            User {
+                id: "u1".to_owned(),
+                name: "Alice".to_owned(),
+                email: "alice@example.com".to_owned(),
+                status: "active".to_owned(),
+                credit: 10.0,
+                password: "wonderland".to_owned(),
+                roles: vec!["admin".to_owned()],
+            },
+        );
+        users
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, User>> {
+        self.by_id.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Who is on this connection.
+#[plugin]
+pub mod auth {
+    use serde::Serialize;
+    use yoctopus_core::prelude::*;
+
+    use super::Users;
+
+    /// Connection-scoped: every connection starts logged out.
+    #[settings]
+    #[derive(Debug, Default, Clone)]
+    pub struct Settings {
+        /// Whether the connection has logged in.
+        pub authenticated: bool,
+        /// The logged-in user.
+        pub user_id: Option<String>,
+        /// Whether that user is an administrator.
+        pub is_admin: bool,
+        /// How many times this connection logged in.
+        pub login_count: u32,
+    }
+
+    /// `auth:session` `create`.
+    #[derive(RequestFormat)]
+    pub struct Login {
+        /// The login email.
+        pub email: Email,
+        /// The password.
+        pub password: String,
+    }
+
+    /// The answer to a login.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct Welcome {
+        /// The logged-in user.
+        pub user_id: String,
+    }
+
+    #[endpoint(name = "session", method = "create")]
+    async fn login(
+        request: Login,
+        users: State<Users>,
+        current: ConnectionSettings<Settings>,
+    ) -> Result<Reply<Settings, Welcome>, &'static str> {
+        let users = users.lock();
+        let user = users
+            .values()
+            .find(|user| user.email == request.email.as_str() && user.password == request.password)
+            .ok_or("unknown email or wrong password")?;
+        let settings = Settings {
+            authenticated: true,
+            user_id: Some(user.id.clone()),
+            is_admin: user.roles.iter().any(|role| role == "admin"),
+            login_count: current.login_count + 1,
+        };
+        Ok(Reply::new(Welcome {
+            user_id: user.id.clone(),
+        })
+        .settings(settings))
+    }
+
+    /// `auth:session` `delete`: log out; answers `{}`.
+    #[endpoint(name = "session", method = "delete", requires(self.authenticated))]
+    async fn logout(current: ConnectionSettings<Settings>) -> Reply<Settings> {
+        Reply::only_settings(Settings {
+            login_count: current.login_count,
+            ..Settings::default()
+        })
+    }
+}
+
+/// Users: create, read, update, delete.
+#[plugin]
+pub mod user {
+    use serde::Serialize;
+    use yoctopus_core::prelude::*;
+
+    use super::{auth, User, Users};
+
+    /// `user:user` `create`.
+    #[derive(RequestFormat)]
+    pub struct Create {
+        /// Display name.
+        pub name: String,
+        /// Login email.
+        pub email: Email,
+        /// Age in years.
+        pub age: u32,
+    }
+
+    /// `user:user` `read` and `delete`.
+    #[derive(RequestFormat)]
+    pub struct ById {
+        /// The user's id.
+        pub id: String,
+    }
+
+    /// `user:user` `update`.
+    #[derive(RequestFormat)]
+    pub struct Update {
+        /// The user's id.
+        pub id: String,
+        /// The new status.
+        pub status: Status,
+        /// The new credit; must be positive.
+        #[format(with = positive)]
+        pub credit: f64,
+        /// The postal address.
+        pub address: Address,
+    }
+
+    /// A union of literal values.
+    #[derive(RequestFormat, Clone, Copy)]
+    pub enum Status {
+        /// `"active"`
+        Active,
+        /// `"inactive"`
+        Inactive,
+        /// `"pending"`
+        Pending,
+    }
+
+    /// A nested format.
+    #[derive(RequestFormat)]
+    pub struct Address {
+        /// Street and number.
+        pub street: String,
+        /// City.
+        pub city: String,
+        /// Postal code.
+        pub zip: String,
+    }
+
+    fn positive(credit: &f64) -> Result<(), String> {
+        if *credit > 0.0 {
+            Ok(())
+        } else {
+            Err(format!("credit must be positive, got {credit}"))
+        }
+    }
+
+    /// A new user's id and details.
+    #[derive(Serialize)]
+    pub struct Created {
+        /// The new id.
+        pub id: String,
+        /// Display name.
+        pub name: String,
+        /// Login email.
+        pub email: String,
+    }
+
+    #[endpoint(name = "user", method = "create")]
+    async fn create(request: Create, users: State<Users>) -> Created {
+        let mut users = users.lock();
+        let id = format!("u{}", users.len() + 1);
+        users.insert(
+            id.clone(),
+            User {
+                id: id.clone(),
+                name: request.name.clone(),
+                email: request.email.to_string(),
+                status: "pending".to_owned(),
+                credit: 0.0,
+                password: String::new(),
+                roles: Vec::new(),
+            },
+        );
+        Created {
+            id,
+            name: request.name,
+            email: request.email.into_string(),
+        }
+    }
+
+    #[endpoint(name = "user", method = "read")]
+    async fn read(request: ById, users: State<Users>) -> Result<User, String> {
+        users
+            .lock()
+            .get(&request.id)
+            .cloned()
+            .ok_or_else(|| format!("no user `{}`", request.id))
+    }
+
+    #[endpoint(name = "user", method = "update", requires(auth.authenticated, owns_or_admin))]
+    async fn update(request: Update, users: State<Users>) -> Result<User, String> {
+        let mut users = users.lock();
+        let user = users.get_mut(&request.id).ok_or_else(|| format!("no user `{}`", request.id))?;
+        user.status = match request.status {
+            Status::Active => "active",
+            Status::Inactive => "inactive",
+            Status::Pending => "pending",
+        }
+        .to_owned();
+        user.credit = request.credit;
+        Ok(user.clone())
+    }
+
+    #[endpoint(name = "user", method = "delete", requires(auth.is_admin))]
+    async fn delete(request: ById, users: State<Users>) -> Result<(), String> {
+        users
+            .lock()
+            .remove(&request.id)
+            .map(drop)
+            .ok_or_else(|| format!("no user `{}`", request.id))
+    }
+
+    /// An async requirement: administrators may edit anyone, users themselves.
+    async fn owns_or_admin(connection: &Connection) -> bool {
+        let auth = connection.settings::<auth::Settings>();
+        auth.is_admin || auth.user_id.is_some()
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let server = ServerBuilder::from_env()?
+        .state(Users::with_alice())
+        .plugin(auth::plugin())
+        .plugin(user::plugin().alias("user", "account"))
+        .start()
+        .await?;
+    println!("user_auth listening on ws://{}", server.local_addr());
+    server
+        .run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! The `yoctopus` plugin, installed on every server: what a connection is (address, port, TLS)
+//! and a label the client may give it.
+//!
+//! It is written with the same public macros as any user's plugin.
+
+use crate::prelude::*;
+
+/// The `yoctopus` plugin: connection metadata and `yoctopus:label` `update`.
+#[plugin(name = "yoctopus")]
+pub mod yoctopus {
+    use crate::prelude::*;
+
+    /// Facts about the connection, set when it opens; only `label` changes afterwards.
+    #[settings]
+    #[derive(Debug, Default, Clone, PartialEq)]
+    pub struct Settings {
+        /// A human-readable name the client gave its connection.
+        pub label: Option<String>,
+        /// Whether the connection came over TLS (`wss://`).
+        pub is_secure: bool,
+        /// The server's port.
+        pub port: u16,
+        /// The client's IP address.
+        pub remote_address: String,
+    }
+
+    /// `yoctopus:label` `update`, `data` a string: sets the connection's label.
+    #[endpoint(name = "label", method = "update")]
+    async fn label(label: String, connection: Connection) -> Result<(), crate::SettingsError> {
+        connection.update(|settings: &mut Settings| settings.label = Some(label))
+    }
+}
