@@ -119,12 +119,16 @@ impl Router {
                             description.insert("requestFormat".to_owned(), format());
                         }
                         if !method.requirements.is_empty() {
-                            description.insert("requirements".to_owned(), method.requirements.into());
+                            description
+                                .insert("requirements".to_owned(), method.requirements.into());
                         }
                         (method.method.to_owned(), Value::Object(description))
                     })
                     .collect();
-                api.insert(self.public_name(plugin, endpoint.name), Value::Object(methods));
+                api.insert(
+                    self.public_name(plugin, endpoint.name),
+                    Value::Object(methods),
+                );
             }
         }
         Value::Object(api)
@@ -141,11 +145,19 @@ impl Router {
                     .methods
                     .iter()
                     .map(|method| {
-                        let request = method.schema.map_or(Value::Bool(true), |schema| schema(&mut generator).to_value());
-                        (method.method.to_owned(), serde_json::json!({ "request": request }))
+                        let request = method.schema.map_or(Value::Bool(true), |schema| {
+                            schema(&mut generator).to_value()
+                        });
+                        (
+                            method.method.to_owned(),
+                            serde_json::json!({ "request": request }),
+                        )
                     })
                     .collect();
-                endpoints.insert(self.public_name(plugin, endpoint.name), Value::Object(methods));
+                endpoints.insert(
+                    self.public_name(plugin, endpoint.name),
+                    Value::Object(methods),
+                );
             }
         }
         let definitions: serde_json::Map<String, Value> = generator.take_definitions(true);

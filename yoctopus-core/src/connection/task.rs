@@ -8,7 +8,6 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fastwebsockets::WebSocket;
 use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
@@ -25,11 +24,8 @@ use crate::transport::{self, Incoming, Message, MessageReader, Outbound, ReadEnd
 const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves one upgraded connection until it closes.
-pub(crate) async fn serve<S>(
-    socket: WebSocket<S>,
-    runtime: Arc<Runtime>,
-    remote_addr: std::net::SocketAddr,
-) where
+pub(crate) async fn serve<S>(socket: S, runtime: Arc<Runtime>, remote_addr: std::net::SocketAddr)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (queue, queued) = mpsc::channel(runtime.config().outbound_queue);
@@ -50,7 +46,7 @@ pub(crate) async fn serve<S>(
         });
         debug_assert!(opened.is_ok(), "the yoctopus plugin is always registered");
         runtime.register().insert(connection.clone());
-        let (read, write) = socket.split(tokio::io::split);
+        let (read, write) = tokio::io::split(socket);
         let reader = MessageReader::new(read, runtime.config().max_message_size);
         tokio::select! {
             () = run(reader, write, queued, &connection) => {}
@@ -65,7 +61,7 @@ pub(crate) async fn serve<S>(
 
 async fn run<R, W>(
     mut reader: MessageReader<R>,
-    write: fastwebsockets::WebSocketWrite<W>,
+    write: W,
     queued: mpsc::Receiver<Outbound>,
     connection: &Connection,
 ) where
@@ -101,8 +97,7 @@ async fn read_messages<R: AsyncRead + Unpin>(
                 let _ = connection.outbound().send(Outbound::Pong(payload)).await;
             }
             Incoming::Pong => connection.pong_received(),
-            Incoming::Close(echo) => {
-                let code = echo.map_or(transport::close_code::NORMAL, |(code, _)| code);
+            Incoming::Close(code) => {
                 connection.close_with(code, "");
                 return ReadEnd::Closed;
             }
@@ -122,7 +117,11 @@ async fn handle_text(connection: &Connection, text: &str) {
             tracing::debug!(reply, "request refused");
             send(connection, reply.into()).await;
         }
-        Dispatch::Call { handler, head, data } => {
+        Dispatch::Call {
+            handler,
+            head,
+            data,
+        } => {
             let call = Call::new(connection.clone(), data);
             let connection = connection.clone();
             let in_flight = connection.runtime().enter_request();
@@ -165,16 +164,21 @@ async fn send(connection: &Connection, text: bytes::Bytes) {
 }
 
 /// Runs user code; a panic becomes `None`, a log line and an error event, never a dead task.
-async fn guarded<T>(connection: &Connection, work: impl std::future::Future<Output = T>) -> Option<T> {
+async fn guarded<T>(
+    connection: &Connection,
+    work: impl std::future::Future<Output = T>,
+) -> Option<T> {
     match AssertUnwindSafe(work).catch_unwind().await {
         Ok(output) => Some(output),
         Err(panic) => {
             let message = panic_message(&panic);
             tracing::error!(panic = message, "a handler panicked");
-            connection.runtime().report_error(&ErrorEvent::HandlerPanicked {
-                connection: connection.id(),
-                message: message.to_owned(),
-            });
+            connection
+                .runtime()
+                .report_error(&ErrorEvent::HandlerPanicked {
+                    connection: connection.id(),
+                    message: message.to_owned(),
+                });
             None
         }
     }

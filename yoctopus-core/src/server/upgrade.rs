@@ -80,7 +80,7 @@ fn answer(
     let runtime = Arc::clone(runtime);
     tokio::spawn(async move {
         match upgraded.await {
-            Ok(socket) => task::serve(socket, runtime, remote_addr).await,
+            Ok(socket) => task::serve(socket.into_inner(), runtime, remote_addr).await,
             Err(error) => tracing::debug!(%error, peer = %remote_addr, "upgrade failed"),
         }
     });

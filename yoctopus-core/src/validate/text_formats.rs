@@ -230,7 +230,11 @@ fn is_time_with_offset(time: &str) -> bool {
     };
     let clock_ok = matches!((hour, minute, second, fields.next()), (Some(h), Some(m), Some(s), None) if h < 24 && m < 60 && s <= 60);
     let offset_ok = offset.is_none_or(|offset| {
-        let (hours, minutes) = offset.split_once(':').unwrap_or((offset, "00"));
+        let (hours, minutes) = match offset.split_once(':') {
+            Some(parts) => parts,
+            None if offset.len() == 4 && offset.is_char_boundary(2) => offset.split_at(2),
+            None => (offset, "00"),
+        };
         matches!((digits(hours, 2), digits(minutes, 2)), (Some(h), Some(m)) if h < 24 && m < 60)
     });
     clock_ok && fraction_ok && offset_ok
