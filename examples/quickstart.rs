@@ -36,9 +36,14 @@ pub mod greeter {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
-    let server = ServerBuilder::from_env()?.plugin(greeter::plugin()).start().await?;
+    let server = ServerBuilder::from_env()?
+        .plugin(greeter::plugin())
+        .start()
+        .await?;
     println!("greeter listening on ws://{}", server.local_addr());
     server
         .run_until(async {

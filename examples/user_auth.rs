@@ -58,7 +58,9 @@ impl Users {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, User>> {
-        self.by_id.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.by_id
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -250,7 +252,9 @@ pub mod user {
     #[endpoint(name = "user", method = "update", requires(auth.authenticated, owns_or_admin))]
     async fn update(request: Update, users: State<Users>) -> Result<User, String> {
         let mut users = users.lock();
-        let user = users.get_mut(&request.id).ok_or_else(|| format!("no user `{}`", request.id))?;
+        let user = users
+            .get_mut(&request.id)
+            .ok_or_else(|| format!("no user `{}`", request.id))?;
         user.status = match request.status {
             Status::Active => "active",
             Status::Inactive => "inactive",

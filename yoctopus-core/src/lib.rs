@@ -73,6 +73,7 @@ pub use plugin::{Plugin, PluginDef};
 pub use protocol::Push;
 pub use reply::Reply;
 pub use server::{ErrorEvent, Server, ServerBuilder};
+pub use transport::Message;
 pub use validate::{
     validate, Email, FieldPath, Hostname, IsoDate, RequestFormat, ValidationErrors,
     ValidatorOutcome,

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 
@@ -171,6 +172,26 @@ impl Connection {
                 mpsc::error::TrySendError::Full(_) => PushError::QueueFull,
                 mpsc::error::TrySendError::Closed(_) => PushError::Closed,
             })
+    }
+
+    /// Sends a text message as it is, outside the JSON protocol (for servers with a
+    /// [message handler](crate::ServerBuilder::message_handler)); waits while the outbound queue
+    /// is full.
+    pub async fn send_text(&self, text: impl Into<String>) -> Result<(), PushError> {
+        self.send(Outbound::Text(Bytes::from(text.into()))).await
+    }
+
+    /// Sends a binary message; waits while the outbound queue is full.
+    pub async fn send_binary(&self, bytes: impl Into<Bytes>) -> Result<(), PushError> {
+        self.send(Outbound::Binary(bytes.into())).await
+    }
+
+    async fn send(&self, outbound: Outbound) -> Result<(), PushError> {
+        self.shared
+            .outbound
+            .send(outbound)
+            .await
+            .map_err(|_| PushError::Closed)
     }
 
     /// Starts the close handshake with close code 1000 (normal closure).

@@ -91,6 +91,13 @@ async fn read_messages<R: AsyncRead + Unpin>(
 ) -> ReadEnd {
     loop {
         match reader.next().await {
+            Incoming::Message(message) if connection.runtime().message_handler().is_some() => {
+                let handler = connection
+                    .runtime()
+                    .message_handler()
+                    .expect("checked by the guard");
+                let _ = guarded(connection, handler(connection.clone(), message)).await;
+            }
             Incoming::Message(Message::Text(text)) => handle_text(connection, &text).await,
             Incoming::Message(Message::Binary(bytes)) => handle_binary(connection, bytes).await,
             Incoming::Ping(payload) => {

@@ -10,12 +10,13 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::runtime::{BinaryHandler, ErrorHook, Limits, Parts};
+use super::runtime::{BinaryHandler, ErrorHook, Limits, MessageHandler, Parts};
 use super::{accept_loop, liveness, AllowedOrigins, ErrorEvent, Runtime, Server};
 use crate::connection::{Connection, SettingsRegistry};
 use crate::dispatch::Router;
 use crate::error::ServerError;
 use crate::plugin::Plugin;
+use crate::transport::Message;
 
 /// Describes a server; [`start`](Self::start) runs it.
 ///
@@ -42,6 +43,7 @@ pub struct ServerBuilder {
     state: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
     on_error: Option<ErrorHook>,
     binary_handler: Option<BinaryHandler>,
+    message_handler: Option<MessageHandler>,
 }
 
 /// Defaults, chosen to hold at 10,000 connections (see the README's table of options).
@@ -62,6 +64,7 @@ impl Default for ServerBuilder {
             state: Vec::new(),
             on_error: None,
             binary_handler: None,
+            message_handler: None,
         }
     }
 }
@@ -170,6 +173,39 @@ impl ServerBuilder {
         self
     }
 
+    /// Takes every message, text and binary, away from the JSON protocol: the server becomes a
+    /// plain WebSocket server on Yoctopus's connection layer (origins, limits, pings, close
+    /// handshake, shutdown) and `handler` decides what a message means.
+    ///
+    /// Messages of one connection are handled one at a time, in order, so an echo stays in order.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), yoctopus_core::ServerError> {
+    /// use yoctopus_core::{Connection, Message, Server};
+    ///
+    /// // An echo server.
+    /// Server::builder()
+    ///     .message_handler(|connection: Connection, message: Message| async move {
+    ///         let _ = match message {
+    ///             Message::Text(text) => connection.send_text(text).await,
+    ///             Message::Binary(bytes) => connection.send_binary(bytes).await,
+    ///         };
+    ///     })
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn message_handler<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Connection, Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.message_handler = Some(Arc::new(move |connection, message| {
+            Box::pin(handler(connection, message))
+        }));
+        self
+    }
+
     /// Checks the definition, binds the socket and starts serving; returns once listening.
     ///
     /// The bundled [`yoctopus`](crate::yoctopus) plugin is added first.
@@ -202,6 +238,7 @@ impl ServerBuilder {
             allowed_origins: AllowedOrigins::new(self.allowed_origins),
             on_error: self.on_error,
             binary_handler: self.binary_handler,
+            message_handler: self.message_handler,
         }));
         let (stop, stopped) = watch::channel(false);
         let accepting = tokio::spawn(accept_loop(listener, Arc::clone(&runtime), stopped));

@@ -21,13 +21,19 @@ impl ServerBuilder {
     ///
     /// A variable that is set but cannot be read is an error naming it, never silently ignored.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_vars(|name| std::env::var(name).ok())
+        Self::new().with_env()
     }
 
-    /// [`from_env`](Self::from_env) reading variables from `lookup` instead of the process
+    /// This builder with every option the environment sets (see [`from_env`](Self::from_env))
+    /// applied over it: set your own defaults first, let the deployment override them.
+    pub fn with_env(self) -> Result<Self, ConfigError> {
+        self.with_vars(|name| std::env::var(name).ok())
+    }
+
+    /// [`with_env`](Self::with_env) reading variables from `lookup` instead of the process
     /// environment.
-    pub fn from_vars(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut builder = Self::new();
+    pub fn with_vars(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut builder = self;
         if let Some(port) = parse::<u16>(&lookup, "PORT")? {
             builder = builder.port(port);
         }
@@ -109,7 +115,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        ServerBuilder::from_vars(|name| vars.get(name).cloned())
+        ServerBuilder::new().with_vars(|name| vars.get(name).cloned())
     }
 
     #[test]

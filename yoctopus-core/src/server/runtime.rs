@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use crate::connection::{Connection, ConnectionId, SettingsRegistry};
 use crate::dispatch::Router;
 use crate::plugin::BoxFuture;
+use crate::transport::Message;
 
 /// Limits and timings every connection reads.
 #[derive(Debug, Clone)]
@@ -47,6 +48,7 @@ pub enum ErrorEvent {
 
 pub(crate) type ErrorHook = Box<dyn Fn(&ErrorEvent) + Send + Sync>;
 pub(crate) type BinaryHandler = Arc<dyn Fn(Connection, Bytes) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type MessageHandler = Arc<dyn Fn(Connection, Message) -> BoxFuture<()> + Send + Sync>;
 
 /// What [`Runtime::new`] is made of.
 pub(crate) struct Parts {
@@ -58,11 +60,13 @@ pub(crate) struct Parts {
     pub(crate) allowed_origins: AllowedOrigins,
     pub(crate) on_error: Option<ErrorHook>,
     pub(crate) binary_handler: Option<BinaryHandler>,
+    pub(crate) message_handler: Option<MessageHandler>,
 }
 
 pub(crate) struct Runtime {
     local_addr: SocketAddr,
     binary_handler: Option<BinaryHandler>,
+    message_handler: Option<MessageHandler>,
     limits: Limits,
     router: Router,
     settings: SettingsRegistry,
@@ -80,6 +84,7 @@ impl Runtime {
         Self {
             local_addr: parts.local_addr,
             binary_handler: parts.binary_handler,
+            message_handler: parts.message_handler,
             limits: parts.limits,
             router: parts.router,
             settings: parts.settings,
@@ -99,6 +104,10 @@ impl Runtime {
 
     pub(crate) fn binary_handler(&self) -> Option<&BinaryHandler> {
         self.binary_handler.as_ref()
+    }
+
+    pub(crate) fn message_handler(&self) -> Option<&MessageHandler> {
+        self.message_handler.as_ref()
     }
 
     pub(crate) fn config(&self) -> &Limits {

@@ -7,10 +7,13 @@ use tokio::io::AsyncRead;
 use super::frame::{Frame, FrameError, FrameReader, OpCode, ReadError};
 use super::{close_code, ReadEnd};
 
-/// A whole message from the client.
-#[derive(Debug)]
-pub(crate) enum Message {
+/// A whole WebSocket message from a client, as a [message handler](crate::ServerBuilder::message_handler)
+/// receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A text message (valid UTF-8, reassembled from its fragments).
     Text(String),
+    /// A binary message.
     Binary(Bytes),
 }
 

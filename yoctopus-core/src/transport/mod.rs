@@ -11,7 +11,8 @@ mod frame;
 mod message;
 mod writer;
 
-pub(crate) use message::{Incoming, Message, MessageReader};
+pub use message::Message;
+pub(crate) use message::{Incoming, MessageReader};
 pub(crate) use writer::write_frames;
 
 use bytes::Bytes;
