@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::error::ConfigError;
 use crate::extract::Need;
 use crate::plugin::{Handler, MethodDef, Plugin, PluginDef, Route};
-use crate::protocol::{parse_request, ErrorBody, ParsedRequest, ReplyHead};
+use crate::protocol::{exceeds_depth, parse_request, ErrorBody, ParsedRequest, ReplyHead};
 
 /// The plugins of a server and their aliases.
 pub(crate) struct Router {
@@ -200,7 +200,13 @@ impl Router {
     }
 
     /// Reads one text frame and decides what answers it.
-    pub(crate) fn dispatch(&self, text: &str) -> Dispatch {
+    pub(crate) fn dispatch(&self, text: &str, max_depth: usize) -> Dispatch {
+        if exceeds_depth(text.as_bytes(), max_depth) {
+            let error = ErrorBody::Message(format!(
+                "invalid message: nested deeper than {max_depth} levels"
+            ));
+            return Dispatch::Reply(ReplyHead::empty().render_error(&error));
+        }
         match parse_request(text) {
             ParsedRequest::Invalid { head, error } => Dispatch::Reply(head.render_error(&error)),
             ParsedRequest::Request {

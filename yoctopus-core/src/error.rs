@@ -38,6 +38,14 @@ pub enum ConfigError {
         /// The state's type.
         type_name: &'static str,
     },
+    /// A TLS key, certificate or CA file cannot be used.
+    #[error("TLS file {path:?}: {problem}")]
+    Tls {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// An environment variable or option has a value the server cannot use.
     #[error("{name} = {value:?}: {problem}")]
     InvalidValue {

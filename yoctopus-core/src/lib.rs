@@ -72,7 +72,7 @@ pub use extract::{ConnectionSettings, FromCall, Notify, State};
 pub use plugin::{Plugin, PluginDef};
 pub use protocol::Push;
 pub use reply::Reply;
-pub use server::{ErrorEvent, Server, ServerBuilder};
+pub use server::{ErrorEvent, Server, ServerBuilder, TlsConfig};
 pub use transport::Message;
 pub use validate::{
     validate, Email, FieldPath, Hostname, IsoDate, RequestFormat, ValidationErrors,

@@ -17,12 +17,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use serde_json::Value;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, Notify, Semaphore};
 
 use crate::error::{PushError, SettingsError};
 use crate::protocol::Push;
 use crate::server::Runtime;
-use crate::transport::Outbound;
+use crate::transport::{close_code, Outbound, UrgentClose};
 
 /// Identifies a connection for as long as the server runs; never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -72,6 +72,8 @@ pub(crate) struct ConnectionShared {
     runtime: Arc<Runtime>,
     lost_pings: AtomicU32,
     terminate: Notify,
+    urgent_close: UrgentClose,
+    in_flight: Semaphore,
 }
 
 impl Connection {
@@ -82,6 +84,7 @@ impl Connection {
         runtime: Arc<Runtime>,
     ) -> Self {
         let settings = Mutex::new(runtime.settings().new_store());
+        let in_flight = Semaphore::new(runtime.config().max_in_flight);
         Self {
             shared: Arc::new(ConnectionShared {
                 id,
@@ -91,6 +94,8 @@ impl Connection {
                 runtime,
                 lost_pings: AtomicU32::new(0),
                 terminate: Notify::new(),
+                urgent_close: UrgentClose::default(),
+                in_flight,
             }),
         }
     }
@@ -164,14 +169,54 @@ impl Connection {
     }
 
     /// Sends `push` to this connection without waiting.
+    ///
+    /// A full outbound queue means the client has stopped reading: the connection is then closed
+    /// with 1008 (policy violation), ahead of what is queued, and dropped if even that cannot be
+    /// written within the close handshake timeout.
     pub fn notify(&self, push: Push) -> Result<(), PushError> {
         self.shared
             .outbound
             .try_send(Outbound::Text(push.into_frame()))
             .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => PushError::QueueFull,
+                mpsc::error::TrySendError::Full(_) => {
+                    tracing::debug!(connection = %self.id(), "closing a connection that stopped reading");
+                    self.close_urgently(close_code::POLICY_VIOLATION);
+                    PushError::QueueFull
+                }
                 mpsc::error::TrySendError::Closed(_) => PushError::Closed,
             })
+    }
+
+    /// Closes ahead of the queue: the writer sends this close frame next, and the connection is
+    /// dropped if that has not happened within the close handshake timeout.
+    pub(crate) fn close_urgently(&self, code: u16) {
+        if self.shared.urgent_close.request(code) {
+            let connection = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(task::CLOSE_HANDSHAKE_TIMEOUT).await;
+                connection.terminate();
+            });
+        }
+    }
+
+    pub(crate) fn urgent_close(&self) -> &UrgentClose {
+        &self.shared.urgent_close
+    }
+
+    /// Waits for one of this connection's `max_in_flight` places, and counts the request as
+    /// running on the server until the guard is dropped.
+    pub(crate) async fn start_request(&self) -> RequestGuard {
+        let permit = self
+            .shared
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        permit.forget();
+        RequestGuard {
+            connection: self.clone(),
+            _server: self.shared.runtime.enter_request(),
+        }
     }
 
     /// Sends a text message as it is, outside the JSON protocol (for servers with a
@@ -251,6 +296,18 @@ impl Connection {
             .settings
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// One running request of a connection; gives its place back when dropped.
+pub(crate) struct RequestGuard {
+    connection: Connection,
+    _server: crate::server::RequestCount,
+}
+
+impl Drop for RequestGuard {
+    fn drop(&mut self) {
+        self.connection.shared.in_flight.add_permits(1);
     }
 }
 

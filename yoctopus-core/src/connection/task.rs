@@ -21,11 +21,15 @@ use crate::server::{ErrorEvent, Runtime};
 use crate::transport::{self, Incoming, Message, MessageReader, Outbound, ReadEnd};
 
 /// How long to wait for the other side of a close handshake before dropping the socket.
-const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves one upgraded connection until it closes.
-pub(crate) async fn serve<S>(socket: S, runtime: Arc<Runtime>, remote_addr: std::net::SocketAddr)
-where
+pub(crate) async fn serve<S>(
+    socket: S,
+    runtime: Arc<Runtime>,
+    remote_addr: std::net::SocketAddr,
+    secure: bool,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (queue, queued) = mpsc::channel(runtime.config().outbound_queue);
@@ -40,7 +44,7 @@ where
         tracing::info!("connection opened");
         let opened = connection.set(crate::yoctopus::Settings {
             label: None,
-            is_secure: false,
+            is_secure: secure,
             port: runtime.local_addr().port(),
             remote_address: remote_addr.ip().to_string(),
         });
@@ -68,7 +72,7 @@ async fn run<R, W>(
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let writing = transport::write_frames(write, queued);
+    let writing = transport::write_frames(write, queued, connection.urgent_close());
     let reading = read_messages(&mut reader, connection);
     tokio::pin!(writing, reading);
     tokio::select! {
@@ -119,19 +123,25 @@ async fn read_messages<R: AsyncRead + Unpin>(
 }
 
 async fn handle_text(connection: &Connection, text: &str) {
-    match connection.runtime().router().dispatch(text) {
+    let max_depth = connection.runtime().config().max_json_depth;
+    match connection.runtime().router().dispatch(text, max_depth) {
         Dispatch::Reply(reply) => {
             tracing::debug!(reply, "request refused");
             send(connection, reply.into()).await;
+        }
+        Dispatch::Call { head, .. } if connection.runtime().is_draining() => {
+            let refusal = Outcome::error("the server is shutting down");
+            send(connection, head.render(&refusal).into()).await;
         }
         Dispatch::Call {
             handler,
             head,
             data,
         } => {
+            // Waits while the connection has `max_in_flight` requests running: reading pauses.
+            let in_flight = connection.start_request().await;
             let call = Call::new(connection.clone(), data);
             let connection = connection.clone();
-            let in_flight = connection.runtime().enter_request();
             tokio::spawn(
                 async move {
                     let outcome = guarded(&connection, handler(call))
@@ -153,9 +163,9 @@ async fn handle_binary(connection: &Connection, bytes: bytes::Bytes) {
         send(connection, push.into_frame()).await;
         return;
     };
+    let in_flight = connection.start_request().await;
     let work = handler(connection.clone(), bytes);
     let connection = connection.clone();
-    let in_flight = connection.runtime().enter_request();
     tokio::spawn(
         async move {
             let _ = guarded(&connection, work).await;

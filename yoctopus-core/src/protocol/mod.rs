@@ -5,10 +5,12 @@
 //! that the endpoint's format converts without copying. Replies are written straight into the
 //! bytes of the outgoing frame.
 
+mod depth;
 mod push;
 mod reply;
 mod request;
 
+pub(crate) use depth::exceeds_depth;
 pub use push::Push;
 pub(crate) use reply::ReplyHead;
 pub use reply::{ErrorBody, Outcome};

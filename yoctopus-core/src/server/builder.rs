@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::runtime::{BinaryHandler, ErrorHook, Limits, MessageHandler, Parts};
-use super::{accept_loop, liveness, AllowedOrigins, ErrorEvent, Runtime, Server};
+use super::{accept_loop, liveness, AllowedOrigins, ErrorEvent, Runtime, Server, TlsConfig};
 use crate::connection::{Connection, SettingsRegistry};
 use crate::dispatch::Router;
 use crate::error::ServerError;
@@ -44,6 +44,7 @@ pub struct ServerBuilder {
     on_error: Option<ErrorHook>,
     binary_handler: Option<BinaryHandler>,
     message_handler: Option<MessageHandler>,
+    pub(super) tls: Option<TlsConfig>,
 }
 
 /// Defaults, chosen to hold at 10,000 connections (see the README's table of options).
@@ -55,6 +56,11 @@ impl Default for ServerBuilder {
             allowed_origins: vec!["*".to_owned()],
             limits: Limits {
                 max_message_size: 1 << 20,
+                max_json_depth: 64,
+                max_connections: 100_000,
+                max_in_flight: 64,
+                header_read_timeout: Duration::from_secs(10),
+                handshake_timeout: Duration::from_secs(15),
                 outbound_queue: 256,
                 ping_interval: Duration::from_secs(10),
                 max_lost_pings: 3,
@@ -65,6 +71,7 @@ impl Default for ServerBuilder {
             on_error: None,
             binary_handler: None,
             message_handler: None,
+            tls: None,
         }
     }
 }
@@ -114,6 +121,52 @@ impl ServerBuilder {
     /// Default 1 MiB.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.limits.max_message_size = bytes;
+        self
+    }
+
+    /// Deepest nesting of arrays and objects accepted in a message; deeper is an
+    /// `invalid message` error reply. Default 64.
+    pub fn max_json_depth(mut self, depth: usize) -> Self {
+        self.limits.max_json_depth = depth;
+        self
+    }
+
+    /// Most WebSocket connections open at once; further upgrades are refused with 503.
+    /// Default 100,000.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections;
+        self
+    }
+
+    /// Most requests of one connection running at once; beyond it the server stops reading that
+    /// connection until one finishes. Default 64.
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.limits.max_in_flight = requests.max(1);
+        self
+    }
+
+    /// Most frames queued for one connection (replies and pushes). A push that finds the queue
+    /// full closes the connection with 1008: the client is not reading. Default 256.
+    pub fn outbound_queue(mut self, frames: usize) -> Self {
+        self.limits.outbound_queue = frames.max(1);
+        self
+    }
+
+    /// How long a client may take to send the upgrade request's headers. Default 10 s.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long the TLS handshake plus the HTTP upgrade may take. Default 15 s.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.handshake_timeout = timeout;
+        self
+    }
+
+    /// Serves `wss://` with this key and certificate (and, with a CA, client certificates).
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -222,6 +275,7 @@ impl ServerBuilder {
             |type_id| settings.contains(type_id),
             |type_id| state.iter().any(|(known, _)| *known == type_id),
         )?;
+        let tls = self.tls.as_ref().map(TlsConfig::acceptor).transpose()?;
         let addr = SocketAddr::new(self.host, self.port);
         let listener = TcpListener::bind(addr)
             .await
@@ -239,6 +293,7 @@ impl ServerBuilder {
             on_error: self.on_error,
             binary_handler: self.binary_handler,
             message_handler: self.message_handler,
+            tls,
         }));
         let (stop, stopped) = watch::channel(false);
         let accepting = tokio::spawn(accept_loop(listener, Arc::clone(&runtime), stopped));

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::ServerBuilder;
+use super::{ServerBuilder, TlsConfig};
 use crate::error::ConfigError;
 
 impl ServerBuilder {
@@ -18,6 +18,8 @@ impl ServerBuilder {
     /// | `PING_INTERVAL_MS` | [`ping_interval`](Self::ping_interval) | milliseconds, more than 0 |
     /// | `MAX_LOST_PINGS` | [`max_lost_pings`](Self::max_lost_pings) | a count, more than 0 |
     /// | `MAX_MESSAGE_BYTES` | [`max_message_size`](Self::max_message_size) | bytes, more than 0 |
+    /// | `TLS_KEY`, `TLS_CERT` | [`tls`](Self::tls) | paths to PEM files; both or neither |
+    /// | `TLS_CA` | [`TlsConfig::client_ca`] | path to a PEM file; needs `TLS_KEY` and `TLS_CERT` |
     ///
     /// A variable that is set but cannot be read is an error naming it, never silently ignored.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -57,6 +59,28 @@ impl ServerBuilder {
         }
         if let Some(bytes) = positive::<usize>(&lookup, "MAX_MESSAGE_BYTES")? {
             builder = builder.max_message_size(bytes);
+        }
+        match (lookup("TLS_KEY"), lookup("TLS_CERT"), lookup("TLS_CA")) {
+            (None, None, None) => {}
+            (Some(key), Some(cert), ca) => {
+                let tls = TlsConfig::new(key, cert);
+                builder = builder.tls(match ca {
+                    Some(ca) => tls.client_ca(ca),
+                    None => tls,
+                });
+            }
+            (key, cert, _) => {
+                let (name, value) = match (key, cert) {
+                    (Some(key), None) => ("TLS_KEY", key),
+                    (None, Some(cert)) => ("TLS_CERT", cert),
+                    _ => ("TLS_CA", lookup("TLS_CA").unwrap_or_default()),
+                };
+                return Err(ConfigError::InvalidValue {
+                    name,
+                    value,
+                    problem: "TLS needs both TLS_KEY and TLS_CERT".to_owned(),
+                });
+            }
         }
         Ok(builder)
     }
@@ -108,7 +132,7 @@ mod tests {
     use std::time::Duration;
 
     use crate::error::ConfigError;
-    use crate::ServerBuilder;
+    use crate::{ServerBuilder, TlsConfig};
 
     fn from(vars: &[(&str, &str)]) -> Result<ServerBuilder, ConfigError> {
         let vars: HashMap<String, String> = vars
@@ -138,6 +162,36 @@ mod tests {
         assert_eq!(builder.limits.ping_interval, Duration::from_millis(1500));
         assert_eq!(builder.limits.max_lost_pings, 5);
         assert_eq!(builder.limits.max_message_size, 4096);
+    }
+
+    #[test]
+    fn tls_needs_a_key_and_a_certificate() {
+        let builder = from(&[
+            ("TLS_KEY", "k.pem"),
+            ("TLS_CERT", "c.pem"),
+            ("TLS_CA", "ca.pem"),
+        ])
+        .unwrap();
+        assert_eq!(
+            builder.tls,
+            Some(TlsConfig::new("k.pem", "c.pem").client_ca("ca.pem"))
+        );
+        let error = from(&[("TLS_KEY", "k.pem")]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::InvalidValue {
+                    name: "TLS_KEY",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        let error = from(&[("TLS_CA", "ca.pem")]).unwrap_err();
+        assert!(
+            matches!(error, ConfigError::InvalidValue { name: "TLS_CA", .. }),
+            "{error}"
+        );
     }
 
     #[test]

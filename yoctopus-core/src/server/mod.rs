@@ -4,11 +4,13 @@ mod builder;
 mod env;
 mod liveness;
 mod runtime;
+mod tls;
 mod upgrade;
 
 pub use builder::ServerBuilder;
 pub use runtime::ErrorEvent;
-pub(crate) use runtime::{AllowedOrigins, Runtime};
+pub(crate) use runtime::{AllowedOrigins, RequestCount, Runtime};
+pub use tls::TlsConfig;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -127,8 +129,7 @@ async fn accept_loop(
             _ = stop.changed() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote_addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    tokio::spawn(upgrade::serve_http(stream, remote_addr, Arc::clone(&runtime)));
+                    tokio::spawn(upgrade::serve_tcp(stream, remote_addr, Arc::clone(&runtime)));
                 }
                 Err(error) => {
                     // Usually out of file descriptors: wait a little instead of spinning.

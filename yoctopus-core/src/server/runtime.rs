@@ -11,6 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::Notify;
 use tokio::time::Instant;
+use tokio_rustls::TlsAcceptor;
 
 use crate::connection::{Connection, ConnectionId, SettingsRegistry};
 use crate::dispatch::Router;
@@ -21,6 +22,11 @@ use crate::transport::Message;
 #[derive(Debug, Clone)]
 pub(crate) struct Limits {
     pub(crate) max_message_size: usize,
+    pub(crate) max_json_depth: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) max_in_flight: usize,
+    pub(crate) header_read_timeout: Duration,
+    pub(crate) handshake_timeout: Duration,
     pub(crate) outbound_queue: usize,
     pub(crate) ping_interval: Duration,
     pub(crate) max_lost_pings: u32,
@@ -61,12 +67,15 @@ pub(crate) struct Parts {
     pub(crate) on_error: Option<ErrorHook>,
     pub(crate) binary_handler: Option<BinaryHandler>,
     pub(crate) message_handler: Option<MessageHandler>,
+    pub(crate) tls: Option<TlsAcceptor>,
 }
 
 pub(crate) struct Runtime {
     local_addr: SocketAddr,
     binary_handler: Option<BinaryHandler>,
     message_handler: Option<MessageHandler>,
+    tls: Option<TlsAcceptor>,
+    open_slots: AtomicUsize,
     limits: Limits,
     router: Router,
     settings: SettingsRegistry,
@@ -85,6 +94,8 @@ impl Runtime {
             local_addr: parts.local_addr,
             binary_handler: parts.binary_handler,
             message_handler: parts.message_handler,
+            tls: parts.tls,
+            open_slots: AtomicUsize::new(0),
             limits: parts.limits,
             router: parts.router,
             settings: parts.settings,
@@ -108,6 +119,21 @@ impl Runtime {
 
     pub(crate) fn message_handler(&self) -> Option<&MessageHandler> {
         self.message_handler.as_ref()
+    }
+
+    pub(crate) fn tls(&self) -> Option<&TlsAcceptor> {
+        self.tls.as_ref()
+    }
+
+    /// Takes one of the `max_connections` places, from the upgrade until the connection ends.
+    pub(crate) fn reserve_connection_slot(self: &Arc<Self>) -> Option<ConnectionSlot> {
+        let max = self.limits.max_connections;
+        self.open_slots
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| ConnectionSlot(Arc::clone(self)))
     }
 
     pub(crate) fn config(&self) -> &Limits {
@@ -139,9 +165,9 @@ impl Runtime {
     }
 
     /// Counts a request as running until the guard is dropped.
-    pub(crate) fn enter_request(self: &Arc<Self>) -> RequestGuard {
+    pub(crate) fn enter_request(self: &Arc<Self>) -> RequestCount {
         self.in_flight.count.fetch_add(1, Ordering::SeqCst);
-        RequestGuard(Arc::clone(self))
+        RequestCount(Arc::clone(self))
     }
 
     pub(crate) fn next_connection_id(&self) -> ConnectionId {
@@ -178,6 +204,15 @@ impl Runtime {
 
     pub(crate) fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
+    }
+}
+
+/// One place among `max_connections`, given back when dropped.
+pub(crate) struct ConnectionSlot(Arc<Runtime>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.open_slots.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -267,9 +302,9 @@ pub(crate) struct InFlight {
 }
 
 /// Marks one request as running until dropped.
-pub(crate) struct RequestGuard(Arc<Runtime>);
+pub(crate) struct RequestCount(Arc<Runtime>);
 
-impl Drop for RequestGuard {
+impl Drop for RequestCount {
     fn drop(&mut self) {
         self.0.in_flight.leave();
     }

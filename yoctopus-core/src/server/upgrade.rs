@@ -1,8 +1,9 @@
-//! The HTTP side of a connection: checks the upgrade request, answers it, starts the WebSocket.
+//! The HTTP side of a connection: TLS (when configured), the upgrade request, the WebSocket start.
 //!
-//! Everything that can refuse a client is decided here, before the `101 Switching Protocols`:
-//! a request that is not an upgrade, a wrong WebSocket version, a missing key, an origin that is
-//! not allowed, or a server that is shutting down.
+//! Everything that can refuse a client is decided here, before `101 Switching Protocols`: a slow
+//! or incomplete request (header read timeout, handshake timeout), a request that is not an
+//! upgrade (426), a wrong WebSocket version (426 naming version 13), a missing key (400), an
+//! origin that is not allowed (403), and a full or stopping server (503).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -11,25 +12,53 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ORIGIN, UPGRADE};
+use hyper::header::{HeaderValue, CONNECTION, ORIGIN, UPGRADE};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::Runtime;
 use crate::connection::task;
 
-/// Serves HTTP on one TCP connection until it upgrades or ends.
-pub(crate) async fn serve_http(stream: TcpStream, remote_addr: SocketAddr, runtime: Arc<Runtime>) {
+/// Serves one accepted TCP connection: TLS first when configured, then HTTP until it upgrades.
+pub(crate) async fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, runtime: Arc<Runtime>) {
+    let _ = stream.set_nodelay(true);
+    let handshake_timeout = runtime.config().handshake_timeout;
+    match runtime.tls() {
+        None => serve_http(stream, remote_addr, runtime, false).await,
+        Some(acceptor) => match tokio::time::timeout(handshake_timeout, acceptor.accept(stream))
+            .await
+        {
+            Ok(Ok(stream)) => serve_http(stream, remote_addr, runtime, true).await,
+            Ok(Err(error)) => tracing::debug!(%error, peer = %remote_addr, "TLS handshake failed"),
+            Err(_) => tracing::debug!(peer = %remote_addr, "TLS handshake timed out"),
+        },
+    }
+}
+
+async fn serve_http<S>(stream: S, remote_addr: SocketAddr, runtime: Arc<Runtime>, secure: bool)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let limits = runtime.config().clone();
     let service = hyper::service::service_fn(move |request| {
-        let response = answer(request, remote_addr, &runtime);
+        let response = answer(request, remote_addr, &runtime, secure);
         async move { Ok::<_, Infallible>(response) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
-    if let Err(error) = connection.await {
-        tracing::debug!(%error, peer = %remote_addr, "HTTP connection ended with an error");
+    match tokio::time::timeout(limits.handshake_timeout, connection).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::debug!(%error, peer = %remote_addr, "HTTP connection ended with an error")
+        }
+        Err(_) => {
+            tracing::debug!(peer = %remote_addr, "closed an HTTP connection that did not upgrade in time")
+        }
     }
 }
 
@@ -37,6 +66,7 @@ fn answer(
     mut request: Request<Incoming>,
     remote_addr: SocketAddr,
     runtime: &Arc<Runtime>,
+    secure: bool,
 ) -> Response<Full<Bytes>> {
     if runtime.is_draining() {
         return refuse(
@@ -49,9 +79,9 @@ fn answer(
             StatusCode::UPGRADE_REQUIRED,
             "this server speaks WebSocket only",
         );
-        response
-            .headers_mut()
-            .insert(UPGRADE, HeaderValue::from_static("websocket"));
+        let headers = response.headers_mut();
+        headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
         return response;
     }
     if request
@@ -69,10 +99,20 @@ fn answer(
             .insert("sec-websocket-version", HeaderValue::from_static("13"));
         return response;
     }
+    if !valid_key(request.headers().get("sec-websocket-key")) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "missing or malformed Sec-WebSocket-Key",
+        );
+    }
     if !runtime.origin_allowed(request.headers().get(ORIGIN).map(HeaderValue::as_bytes)) {
         tracing::debug!(peer = %remote_addr, "upgrade refused: origin not allowed");
         return refuse(StatusCode::FORBIDDEN, "origin not allowed");
     }
+    let Some(slot) = runtime.reserve_connection_slot() else {
+        tracing::debug!(peer = %remote_addr, "upgrade refused: the server is at max_connections");
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many connections");
+    };
     let (response, upgraded) = match fastwebsockets::upgrade::upgrade(&mut request) {
         Ok(upgrade) => upgrade,
         Err(error) => return refuse(StatusCode::BAD_REQUEST, &error.to_string()),
@@ -80,11 +120,23 @@ fn answer(
     let runtime = Arc::clone(runtime);
     tokio::spawn(async move {
         match upgraded.await {
-            Ok(socket) => task::serve(socket.into_inner(), runtime, remote_addr).await,
+            Ok(socket) => task::serve(socket.into_inner(), runtime, remote_addr, secure).await,
             Err(error) => tracing::debug!(%error, peer = %remote_addr, "upgrade failed"),
         }
+        drop(slot);
     });
     response.map(|_| Full::default())
+}
+
+/// RFC 6455: the key is a base64-encoded 16-byte value, so exactly 24 characters ending in `==`.
+fn valid_key(key: Option<&HeaderValue>) -> bool {
+    key.map(HeaderValue::as_bytes).is_some_and(|key| {
+        key.len() == 24
+            && key.ends_with(b"==")
+            && key[..22]
+                .iter()
+                .all(|byte| byte.is_ascii_alphanumeric() || *byte == b'+' || *byte == b'/')
+    })
 }
 
 fn refuse(status: StatusCode, reason: &str) -> Response<Full<Bytes>> {

@@ -7,7 +7,7 @@ use fastwebsockets::{Frame, OpCode, Payload};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use super::Outbound;
+use super::{Outbound, UrgentClose};
 
 /// Frames are gathered until a batch reaches this size; larger frames go out on their own.
 const BATCH_BYTES: usize = 64 * 1024;
@@ -16,9 +16,18 @@ const BATCH_BYTES: usize = 64 * 1024;
 pub(crate) async fn write_frames<W: AsyncWrite + Unpin>(
     mut socket: W,
     mut queue: mpsc::Receiver<Outbound>,
+    urgent: &UrgentClose,
 ) {
     let mut batch: Vec<u8> = Vec::new();
-    while let Some(first) = queue.recv().await {
+    loop {
+        let first = tokio::select! {
+            biased;
+            code = urgent.requested() => Outbound::Close { code, reason: "" },
+            next = queue.recv() => match next {
+                Some(next) => next,
+                None => return,
+            },
+        };
         let mut closing = encode(first, &mut batch);
         while !closing && batch.len() < BATCH_BYTES {
             match queue.try_recv() {
@@ -77,7 +86,7 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::write_frames;
-    use crate::transport::Outbound;
+    use crate::transport::{Outbound, UrgentClose};
 
     #[tokio::test]
     async fn queued_frames_are_written_in_order_and_nothing_follows_a_close() {
@@ -99,7 +108,7 @@ mod tests {
             .await
             .unwrap();
         let mut written = Vec::new();
-        write_frames(&mut written, queued).await;
+        write_frames(&mut written, queued, &UrgentClose::default()).await;
         assert_eq!(written, [0x81, 2, b'h', b'i', 0x89, 0, 0x88, 2, 0x03, 0xE9]);
     }
 
@@ -112,7 +121,7 @@ mod tests {
             .unwrap();
         drop(queue);
         let mut written = Vec::new();
-        write_frames(&mut written, queued).await;
+        write_frames(&mut written, queued, &UrgentClose::default()).await;
         assert_eq!(&written[..4], [0x82, 126, 0x01, 0x2C]);
         assert_eq!(written.len(), 4 + 300);
     }
