@@ -49,6 +49,8 @@
 
 extern crate self as yoctopus_core;
 
+#[cfg(test)]
+mod arbitrary_input;
 mod builtin;
 mod connection;
 mod dispatch;

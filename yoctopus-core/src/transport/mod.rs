@@ -7,7 +7,7 @@
 //! from its own buffer is safe to cancel. Everything written to the socket goes through one queue
 //! and one writer, so frames stay whole and in order whichever task produced them.
 
-mod frame;
+pub(crate) mod frame;
 mod message;
 mod writer;
 
