@@ -11,8 +11,8 @@ mod greeter {
     use yoctopus_core::prelude::*;
 
     #[derive(RequestFormat)]
-    pub struct Hello {
-        pub name: String,
+    pub(crate) struct Hello {
+        pub(crate) name: String,
     }
 
     #[endpoint(name = "hello", method = "read")]
@@ -35,7 +35,6 @@ async fn the_greeter_answers_the_quick_start_request() {
             "data": {"message": "Hello, Alice!"}
         })
     );
-    server.shutdown().await;
 }
 
 #[tokio::test]
@@ -45,8 +44,11 @@ async fn a_numeric_id_comes_back_as_the_same_number() {
     client
         .send_text(r#"{"meta":{"id":42,"endpoint":"greeter:hello","method":"read"},"data":{"name":"Bob"}}"#)
         .await;
-    let reply = client.recv_json().await;
-    assert_eq!(reply["meta"]["id"], json!(42));
-    assert_eq!(reply["data"], json!({"message": "Hello, Bob!"}));
-    server.shutdown().await;
+    assert_eq!(
+        client.recv_json().await,
+        json!({
+            "meta": {"id": 42, "endpoint": "greeter:hello", "method": "read", "status": "ok"},
+            "data": {"message": "Hello, Bob!"}
+        })
+    );
 }

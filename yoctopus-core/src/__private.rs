@@ -34,8 +34,11 @@ pub fn setting_to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
+/// How a field's format describes itself: `RequestFormat::describe` of its type.
+pub type Describe = fn() -> serde_json::Value;
+
 /// The original-notation description of an object format.
-pub fn describe_object(fields: &[(&'static str, fn() -> serde_json::Value)]) -> serde_json::Value {
+pub fn describe_object(fields: &[(&'static str, Describe)]) -> serde_json::Value {
     serde_json::Value::Object(
         fields
             .iter()

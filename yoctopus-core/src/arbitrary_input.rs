@@ -63,7 +63,7 @@ mod shop {
         Paid,
     }
 
-    fn not_empty(text: &String) -> bool {
+    fn not_empty(text: &str) -> bool {
         !text.is_empty()
     }
 

@@ -1,7 +1,11 @@
 //! Helpers shared by the integration tests: a real WebSocket client (tokio-tungstenite) talking
 //! to a real server on 127.0.0.1, with every wait bounded.
 
-#![allow(dead_code, unreachable_pub, reason = "each test file uses a different part of the helpers")]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test file uses a different part of the helpers"
+)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,6 +13,9 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use yoctopus_core::{Plugin, Server, ServerBuilder};
@@ -22,7 +29,10 @@ pub async fn start(plugins: impl IntoIterator<Item = Plugin>) -> Server {
 }
 
 /// Starts `builder` on 127.0.0.1 with a free port and the given plugins.
-pub async fn start_with(builder: ServerBuilder, plugins: impl IntoIterator<Item = Plugin>) -> Server {
+pub async fn start_with(
+    builder: ServerBuilder,
+    plugins: impl IntoIterator<Item = Plugin>,
+) -> Server {
     let builder = plugins
         .into_iter()
         .fold(builder.host([127, 0, 0, 1]).port(0), ServerBuilder::plugin);
@@ -36,16 +46,39 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Self {
-        let url = format!("ws://{addr}");
-        let (socket, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url))
+        Self::try_connect(request_to(addr))
             .await
-            .expect("connecting timed out")
-            .expect("the handshake succeeds");
-        Self { socket }
+            .expect("the handshake succeeds")
+    }
+
+    /// Connects with an `Origin` header, as a browser would; fails when the server refuses.
+    pub async fn connect_with_origin(
+        addr: SocketAddr,
+        origin: &str,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let mut request = request_to(addr);
+        request.headers_mut().insert(
+            "Origin",
+            HeaderValue::from_str(origin).expect("the origin is a valid header value"),
+        );
+        Self::try_connect(request).await
+    }
+
+    /// Performs the handshake of `request`; the wait is bounded, the outcome is the caller's.
+    pub async fn try_connect(
+        request: Request,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let (socket, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("connecting timed out")?;
+        Ok(Self { socket })
     }
 
     pub async fn send_text(&mut self, text: &str) {
-        self.socket.send(Message::text(text)).await.expect("sending succeeds");
+        self.socket
+            .send(Message::text(text))
+            .await
+            .expect("sending succeeds");
     }
 
     pub async fn send_binary(&mut self, bytes: &[u8]) {
@@ -60,13 +93,24 @@ impl Client {
     }
 
     /// Sends a request with `id`.
-    pub async fn send_request(&mut self, id: impl Into<Value>, endpoint: &str, method: &str, data: Value) {
+    pub async fn send_request(
+        &mut self,
+        id: impl Into<Value>,
+        endpoint: &str,
+        method: &str,
+        data: Value,
+    ) {
         let request = json!({"meta": {"id": id.into(), "endpoint": endpoint, "method": method}, "data": data});
         self.send_json(&request).await;
     }
 
     /// The next text message as JSON.
     pub async fn recv_json(&mut self) -> Value {
+        serde_json::from_str(&self.recv_text().await).expect("the server sends JSON")
+    }
+
+    /// The next text message exactly as the server wrote it.
+    pub async fn recv_text(&mut self) -> String {
         loop {
             let message = tokio::time::timeout(WAIT, self.socket.next())
                 .await
@@ -74,7 +118,7 @@ impl Client {
                 .expect("the connection is open")
                 .expect("the message is readable");
             match message {
-                Message::Text(text) => return serde_json::from_str(&text).expect("the server sends JSON"),
+                Message::Text(text) => return text.as_str().to_owned(),
                 Message::Ping(_) | Message::Pong(_) => continue,
                 other => panic!("expected a text message, got {other:?}"),
             }
@@ -83,7 +127,13 @@ impl Client {
 
     /// Sends a request and returns the reply (the next message; use only without pushes or
     /// concurrent requests).
-    pub async fn request(&mut self, id: impl Into<Value>, endpoint: &str, method: &str, data: Value) -> Value {
+    pub async fn request(
+        &mut self,
+        id: impl Into<Value>,
+        endpoint: &str,
+        method: &str,
+        data: Value,
+    ) -> Value {
         self.send_request(id, endpoint, method, data).await;
         self.recv_json().await
     }
@@ -91,32 +141,94 @@ impl Client {
     /// Sends a request and returns the reply's `data`, failing the test on an error reply.
     pub async fn ok(&mut self, endpoint: &str, method: &str, data: Value) -> Value {
         let reply = self.request("ok", endpoint, method, data).await;
-        assert_eq!(reply["meta"]["status"], "ok", "expected an ok reply, got {reply}");
+        assert_eq!(
+            reply["meta"]["status"], "ok",
+            "expected an ok reply, got {reply}"
+        );
         reply["data"].clone()
     }
 
     /// Sends a request and returns the reply's `error`, failing the test on an ok reply.
     pub async fn error(&mut self, endpoint: &str, method: &str, data: Value) -> Value {
         let reply = self.request("err", endpoint, method, data).await;
-        assert_eq!(reply["meta"]["status"], "error", "expected an error reply, got {reply}");
+        assert_eq!(
+            reply["meta"]["status"], "error",
+            "expected an error reply, got {reply}"
+        );
         reply["error"].clone()
     }
 
-    /// Waits for the server's close frame and returns its code.
+    /// The next `count` text messages as JSON, in the order they arrived.
+    pub async fn recv_many(&mut self, count: usize) -> Vec<Value> {
+        let mut messages = Vec::with_capacity(count);
+        for _ in 0..count {
+            messages.push(self.recv_json().await);
+        }
+        messages
+    }
+
+    /// Sends a request and asserts that the whole reply is the ok reply carrying `expected`.
+    pub async fn assert_ok(&mut self, endpoint: &str, method: &str, data: Value, expected: Value) {
+        let reply = self.request("ok", endpoint, method, data.clone()).await;
+        assert_eq!(
+            reply,
+            json!({
+                "meta": {"id": "ok", "endpoint": endpoint, "method": method, "status": "ok"},
+                "data": expected
+            }),
+            "the reply to {endpoint} {method} with data {data}"
+        );
+    }
+
+    /// Sends a request and asserts that the whole reply is the error reply carrying `expected`.
+    pub async fn assert_error(
+        &mut self,
+        endpoint: &str,
+        method: &str,
+        data: Value,
+        expected: Value,
+    ) {
+        let reply = self.request("err", endpoint, method, data.clone()).await;
+        assert_eq!(
+            reply,
+            json!({
+                "meta": {"id": "err", "endpoint": endpoint, "method": method, "status": "error"},
+                "error": expected
+            }),
+            "the reply to {endpoint} {method} with data {data}"
+        );
+    }
+
+    /// Waits for the server's close frame, answers it, reads until the server drops the socket,
+    /// and returns the close code (`None` when the connection ended without a close frame).
     pub async fn close_code(&mut self) -> Option<u16> {
-        loop {
+        let code = loop {
             let message = tokio::time::timeout(WAIT, self.socket.next())
                 .await
                 .expect("the server did not close in time");
             match message {
-                Some(Ok(Message::Close(frame))) => return frame.map(|frame| u16::from(frame.code)),
+                Some(Ok(Message::Close(frame))) => break frame.map(|frame| u16::from(frame.code)),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,
             }
-        }
+        };
+        // Reading again flushes the client's answering close frame; the server then ends the
+        // connection.
+        while let Some(Ok(_)) = tokio::time::timeout(WAIT, self.socket.next())
+            .await
+            .expect("the server did not end the connection in time")
+        {}
+        code
     }
 
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
     }
+}
+
+/// The handshake request for a plain `ws://` connection to `addr`, without an `Origin` header.
+pub fn request_to(addr: SocketAddr) -> Request {
+    format!("ws://{addr}")
+        .into_client_request()
+        .expect("a ws:// URL is a valid request")
 }

@@ -188,7 +188,7 @@ async fn guarded<T>(
     match AssertUnwindSafe(work).catch_unwind().await {
         Ok(output) => Some(output),
         Err(panic) => {
-            let message = panic_message(&panic);
+            let message = panic_message(&*panic);
             tracing::error!(panic = message, "a handler panicked");
             connection
                 .runtime()

@@ -30,14 +30,22 @@ struct Envelope<'a> {
     data: Value,
 }
 
+/// `meta`'s fields as raw JSON. A field that is present is `Some` even when it is `null`, so
+/// `null` is echoed and named as the wrong type, not as missing.
 #[derive(Deserialize)]
 struct Meta<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     endpoint: Option<&'a RawValue>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "present")]
     method: Option<&'a RawValue>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(deserializer).map(Some)
 }
 
 /// Parses one text frame into a routable request, or into the error reply it deserves.
@@ -156,6 +164,11 @@ mod tests {
         assert_eq!(
             reply,
             r#"{"meta":{"id":1,"endpoint":"a:b","method":5,"status":"error"},"error":"invalid message: `meta.method` must be a string"}"#
+        );
+        let (reply, _) = error_of(r#"{"meta":{"id":null,"endpoint":null,"method":"read"}}"#);
+        assert_eq!(
+            reply,
+            r#"{"meta":{"id":null,"endpoint":null,"method":"read","status":"error"},"error":"invalid message: `meta.endpoint` must be a string"}"#
         );
         let (reply, _) = error_of(r#"{"data":{}}"#);
         assert_eq!(

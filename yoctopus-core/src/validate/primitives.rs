@@ -79,6 +79,8 @@ macro_rules! integer_format {
                     <$int>::try_from(signed).ok()
                 } else if let Some(unsigned) = number.as_u64() {
                     <$int>::try_from(unsigned).ok()
+                } else if let Some(whole) = whole_number(number) {
+                    <$int>::try_from(whole).ok()
                 } else {
                     errors.push(at, format_args!("expected {}, got a fraction", Self::EXPECTED));
                     return None;
@@ -97,6 +99,16 @@ macro_rules! integer_format {
             }
         }
     )*};
+}
+
+/// A number written with a fraction or exponent that is still whole (`2.0`, `1e2`).
+fn whole_number(number: &serde_json::Number) -> Option<i128> {
+    let float = number.as_f64()?;
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the value is whole and below 2^64 in size"
+    )]
+    (float.fract() == 0.0 && float.abs() < 1.8e19).then_some(float as i128)
 }
 
 integer_format!("integer": i8, i16, i32, i64, isize);
@@ -214,6 +226,11 @@ mod tests {
         assert_eq!(
             validate::<i32>(json!(1.5)).unwrap_err().messages(),
             ["data: expected integer, got a fraction"]
+        );
+        assert_eq!(validate::<i32>(json!(2.0)), Ok(2));
+        assert_eq!(
+            validate::<u16>(serde_json::from_str("1e2").unwrap()),
+            Ok(100)
         );
         assert_eq!(
             validate::<u64>(json!(-1)).unwrap_err().messages(),
