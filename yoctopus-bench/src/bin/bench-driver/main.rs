@@ -1,0 +1,252 @@
+//! The benchmark driver: runs the raw baseline, Yoctopus and a second copy of the baseline (the
+//! A/A control) in interleaved rounds, each server pinned to one core and the load generator to
+//! another, and prints per configuration the medians of per-round ratios to the baseline.
+//!
+//! ```text
+//! cargo build --release -p yoctopus-bench
+//! target/release/bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
+//!     [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory] [--server-core 0] [--loadgen-core 1]
+//!     [--bin-dir DIR] [--raw results.json]
+//! ```
+//!
+//! or `yoctopus-bench/run.sh`, which builds and raises the open-files limit first. The driver builds
+//! nothing itself; it runs the programs found beside it (or in `--bin-dir`).
+//!
+//! Each round runs every configuration on every server, in an order rotated each round, and every
+//! measurement gets a fresh server process. Single numbers from a noisy machine mean little: two
+//! copies of one server have differed by 1.8x within a round, so only ratios within a round are
+//! compared, summarized as medians across rounds, and read against the A/A control's spread.
+
+mod config;
+mod lineup;
+mod measure;
+mod process;
+mod results;
+mod server;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use yoctopus_bench::cli::Flags;
+use yoctopus_bench::procfs;
+
+use crate::config::Workload;
+use crate::measure::Setup;
+use crate::results::{Measurement, Outcome, Results};
+
+/// A one-minute load average above this means something else is using the cores.
+const BUSY_LOAD: f64 = 0.5;
+
+/// The programs the driver runs.
+const PROGRAMS: [&str; 3] = ["bench-baseline", "bench-yoctopus", "bench-loadgen"];
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("bench-driver: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let flags = Flags::parse(std::env::args().skip(1))?;
+    flags.allow_only(&[
+        "rounds",
+        "warmup",
+        "duration",
+        "idle-connections",
+        "configs",
+        "server-core",
+        "loadgen-core",
+        "bin-dir",
+        "raw",
+    ])?;
+    let rounds: usize = flags.get_or("rounds", 5)?;
+    let idle_connections: usize = flags.get_or("idle-connections", 10_000)?;
+    let setup = Setup {
+        bin_dir: match flags.text("bin-dir") {
+            Some(dir) => PathBuf::from(dir),
+            None => std::env::current_exe()
+                .ok()
+                .and_then(|exe| exe.parent().map(PathBuf::from))
+                .ok_or("cannot tell where bench-driver is; pass `--bin-dir`")?,
+        },
+        server_core: flags.get_or("server-core", 0)?,
+        loadgen_core: flags.get_or("loadgen-core", 1)?,
+        warmup: seconds(flags.get_or("warmup", 1.0)?, Duration::ZERO)?,
+        duration: seconds(flags.get_or("duration", 4.0)?, Duration::from_millis(100))?,
+    };
+    let mut configs = config::standard(idle_connections);
+    if let Some(wanted) = flags.text("configs") {
+        let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
+        if let Some(unknown) = wanted
+            .iter()
+            .find(|name| !configs.iter().any(|config| config.name == **name))
+        {
+            let known: Vec<&str> = configs.iter().map(|config| config.name).collect();
+            return Err(format!(
+                "unknown configuration `{unknown}`; expected some of {}",
+                known.join(",")
+            ));
+        }
+        configs.retain(|config| wanted.contains(&config.name));
+    }
+    let servers = lineup::standard();
+    preflight(&setup, &configs)?;
+
+    let measurements = rounds * configs.len() * servers.len();
+    let estimate: Duration = configs
+        .iter()
+        .map(|config| estimated(&setup, config.workload))
+        .sum::<Duration>()
+        * u32::try_from(rounds * servers.len()).unwrap_or(u32::MAX);
+    eprintln!(
+        "{rounds} rounds x {} configurations x {} servers = {measurements} measurements, about {} s",
+        configs.len(),
+        servers.len(),
+        estimate.as_secs()
+    );
+
+    if let Ok(load) = procfs::load_average() {
+        if load > BUSY_LOAD {
+            eprintln!(
+                "warning: the load average is {load:.2}; other work on the machine will show up \
+                 as noise in every figure (the A/A control will say how much)"
+            );
+        }
+    }
+
+    let started = Instant::now();
+    let mut results = Results::default();
+    for round in 0..rounds {
+        for config in &configs {
+            for server in lineup::rotated(&servers, round) {
+                let outcome = measure::measure(&setup, &server, config.workload);
+                eprintln!(
+                    "[round {}/{rounds} {:>6.0}s] {:<13} {:<13} {}",
+                    round + 1,
+                    started.elapsed().as_secs_f64(),
+                    config.name,
+                    server.label,
+                    progress(&outcome)
+                );
+                results.measurements.push(Measurement {
+                    round,
+                    config: config.name,
+                    server: server.label,
+                    outcome,
+                });
+            }
+        }
+    }
+
+    println!(
+        "# Yoctopus benchmark: {rounds} rounds, {} s warm-up + {} s measured per throughput run, \
+         server on CPU {}, load generator on CPU {}, {:.0} s in all",
+        setup.warmup.as_secs_f64(),
+        setup.duration.as_secs_f64(),
+        setup.server_core,
+        setup.loadgen_core,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "# Absolute figures are medians across rounds, for context. Ratios are medians of per-round \
+         ratios to the baseline, [min-max] across rounds; judge them against the A/A noise floor."
+    );
+    table::print(&results, &configs, &servers, &config::comparisons());
+
+    if let Some(path) = flags.text("raw") {
+        let json = serde_json::to_string_pretty(&results).expect("results serialize");
+        std::fs::write(path, json).map_err(|error| format!("writing `{path}` failed: {error}"))?;
+        eprintln!("raw measurements written to {path}");
+    }
+    Ok(())
+}
+
+/// Fails early on what would fail every measurement: a missing program, no `taskset`, too few
+/// open files for the idle connections.
+fn preflight(setup: &Setup, configs: &[config::Config]) -> Result<(), String> {
+    for program in PROGRAMS {
+        let path = setup.bin_dir.join(program);
+        if !path.is_file() {
+            return Err(format!(
+                "`{}` is missing; run `cargo build --release -p yoctopus-bench` first",
+                path.display()
+            ));
+        }
+    }
+    process::check_pinning(setup.server_core)?;
+    process::check_pinning(setup.loadgen_core)?;
+    let most_idle = configs
+        .iter()
+        .filter_map(|config| match config.workload {
+            Workload::IdleMemory { connections } => Some(connections),
+            Workload::Throughput { .. } => None,
+        })
+        .max();
+    if let Some(connections) = most_idle {
+        let limit = procfs::open_files_limit().map_err(|error| error.to_string())?;
+        // The server and the load generator each hold one descriptor per connection, plus their own.
+        let needed = connections as u64 + 256;
+        if limit < needed {
+            return Err(format!(
+                "{connections} idle connections need an open-files limit of at least {needed}, \
+                 and it is {limit}; raise it with `ulimit -n {needed}` (run.sh does) or lower \
+                 `--idle-connections`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A rough duration of one measurement, for the estimate printed up front.
+fn estimated(setup: &Setup, workload: Workload) -> Duration {
+    match workload {
+        Workload::Throughput { .. } => setup.warmup + setup.duration + Duration::from_millis(300),
+        // Base, connected and requested RSS each take up to a few polls; opening is ~5,000/s.
+        Workload::IdleMemory { connections } => {
+            Duration::from_secs(2) + Duration::from_millis(connections as u64 / 5)
+        }
+    }
+}
+
+fn progress(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Throughput(report) => format!(
+            "{:>9.0} req/s  p50 {:>6} us  p99 {:>6} us  errors {}{}",
+            report.throughput,
+            report.latency_us.p50,
+            report.latency_us.p99,
+            report.errors + report.connection_failures,
+            report
+                .first_error
+                .as_deref()
+                .map(|error| format!(" (first: {error})"))
+                .unwrap_or_default()
+        ),
+        Outcome::Memory(report) => format!(
+            "{:.2} KiB/conn after handshake, {:.2} KiB/conn after one request, {} failed",
+            report.per_connection_connected().unwrap_or(f64::NAN) / 1024.0,
+            report.per_connection_requested().unwrap_or(f64::NAN) / 1024.0,
+            report.failed
+        ),
+        Outcome::Failed(why) => format!("FAILED: {why}"),
+    }
+}
+
+/// `seconds` as a duration between `least` and ten minutes.
+fn seconds(seconds: f64, least: Duration) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|duration| *duration >= least && *duration <= Duration::from_secs(600))
+        .ok_or_else(|| {
+            format!(
+                "{seconds} s: expected at least {} and at most 600 seconds",
+                least.as_secs_f64()
+            )
+        })
+}

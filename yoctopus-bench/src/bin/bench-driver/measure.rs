@@ -1,0 +1,167 @@
+//! One measurement: a fresh server on its core, the load generator on the other, and the result.
+//!
+//! Throughput is measured by the load generator itself (it also samples the server's CPU time at
+//! the edges of its window). Memory is measured here, from the server's `VmRSS`, between the steps
+//! of an idle run that the driver paces through the load generator's standard input.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use yoctopus_bench::procfs;
+use yoctopus_bench::report::{IdlePhase, ThroughputReport};
+use yoctopus_bench::request::RequestKind;
+
+use crate::config::Workload;
+use crate::lineup::Server;
+use crate::process::{self, Lines};
+use crate::results::{MemoryReport, Outcome};
+use crate::server::RunningServer;
+
+/// Time allowed beyond warm-up and duration: opening connections and winding down.
+const THROUGHPUT_SLACK: Duration = Duration::from_secs(30);
+/// How long opening every idle connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long one request on every idle connection may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// RSS is read until two reads this far apart differ by at most [`RSS_STEADY`]...
+const RSS_POLL: Duration = Duration::from_millis(150);
+/// ...bytes...
+const RSS_STEADY: u64 = 64 << 10;
+/// ...or this long has passed.
+const RSS_SETTLE_MAX: Duration = Duration::from_secs(3);
+
+/// Where the programs are and how measurements are run.
+#[derive(Debug, Clone)]
+pub(crate) struct Setup {
+    pub(crate) bin_dir: PathBuf,
+    pub(crate) server_core: usize,
+    pub(crate) loadgen_core: usize,
+    pub(crate) warmup: Duration,
+    pub(crate) duration: Duration,
+}
+
+/// Measures `server` under `workload`; a failure is an outcome too.
+pub(crate) fn measure(setup: &Setup, server: &Server, workload: Workload) -> Outcome {
+    let measured =
+        RunningServer::start(&setup.bin_dir, server, setup.server_core).and_then(|running| {
+            match workload {
+                Workload::Throughput {
+                    connections,
+                    in_flight,
+                    request,
+                } => throughput(setup, &running, connections, in_flight, request)
+                    .map(Outcome::Throughput),
+                Workload::IdleMemory { connections } => {
+                    idle_memory(setup, &running, connections).map(Outcome::Memory)
+                }
+            }
+        });
+    measured.unwrap_or_else(Outcome::Failed)
+}
+
+fn throughput(
+    setup: &Setup,
+    server: &RunningServer,
+    connections: usize,
+    in_flight: usize,
+    request: RequestKind,
+) -> Result<ThroughputReport, String> {
+    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
+        .arg("throughput")
+        .args(["--addr", &server.addr().to_string()])
+        .args(["--connections", &connections.to_string()])
+        .args(["--in-flight", &in_flight.to_string()])
+        .args(["--request", request.as_str()])
+        .args(["--warmup", &setup.warmup.as_secs_f64().to_string()])
+        .args(["--duration", &setup.duration.as_secs_f64().to_string()])
+        .args(["--server-pid", &server.pid().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("starting bench-loadgen failed: {error}"))?;
+    let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
+    let deadline = Instant::now() + setup.warmup + setup.duration + THROUGHPUT_SLACK;
+    let status = process::wait_until(&mut loadgen, deadline)
+        .ok_or("bench-loadgen did not finish in time and was killed")?;
+    if !status.success() {
+        return Err(format!("bench-loadgen failed: {status}"));
+    }
+    let line = lines
+        .next(Duration::from_secs(1))
+        .ok_or("bench-loadgen printed no report")?;
+    serde_json::from_str(&line).map_err(|error| format!("unreadable report ({error}): {line}"))
+}
+
+fn idle_memory(
+    setup: &Setup,
+    server: &RunningServer,
+    connections: usize,
+) -> Result<MemoryReport, String> {
+    let pid = server.pid();
+    let base_bytes = settled_rss(pid)?;
+    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
+        .arg("idle")
+        .args(["--addr", &server.addr().to_string()])
+        .args(["--connections", &connections.to_string()])
+        .args(["--control", "stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("starting bench-loadgen failed: {error}"))?;
+    let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
+    let mut control = loadgen.stdin.take().expect("stdin was piped");
+    let measured = (|| {
+        let connected = phase(&lines, "connected", CONNECT_TIMEOUT)?;
+        let connected_bytes = settled_rss(pid)?;
+        writeln!(control, "go").map_err(|error| format!("pacing bench-loadgen failed: {error}"))?;
+        let requested = phase(&lines, "requested", REQUEST_TIMEOUT)?;
+        let requested_bytes = settled_rss(pid)?;
+        Ok(MemoryReport {
+            connections: requested.open,
+            failed: connected.failed + requested.failed,
+            base_bytes,
+            connected_bytes,
+            requested_bytes,
+        })
+    })();
+    // Closing its input lets the load generator finish at once.
+    drop(control);
+    process::wait_until(&mut loadgen, Instant::now() + Duration::from_secs(10));
+    measured
+}
+
+fn phase(lines: &Lines, name: &str, timeout: Duration) -> Result<IdlePhase, String> {
+    let line = lines
+        .next(timeout)
+        .ok_or_else(|| format!("bench-loadgen did not report `{name}` within {timeout:?}"))?;
+    let phase: IdlePhase = serde_json::from_str(&line)
+        .map_err(|error| format!("unreadable phase ({error}): {line}"))?;
+    if phase.phase != name {
+        return Err(format!("expected phase `{name}`, got: {line}"));
+    }
+    if phase.open == 0 {
+        return Err(format!(
+            "no connection survived `{name}`: {}",
+            phase.first_error.as_deref().unwrap_or("no error given")
+        ));
+    }
+    Ok(phase)
+}
+
+/// The server's RSS once it has stopped moving.
+fn settled_rss(pid: u32) -> Result<u64, String> {
+    let read =
+        || procfs::rss_bytes(pid).map_err(|error| format!("reading the server's RSS: {error}"));
+    let deadline = Instant::now() + RSS_SETTLE_MAX;
+    let mut last = read()?;
+    loop {
+        std::thread::sleep(RSS_POLL);
+        let now = read()?;
+        if now.abs_diff(last) <= RSS_STEADY || Instant::now() >= deadline {
+            return Ok(now);
+        }
+        last = now;
+    }
+}

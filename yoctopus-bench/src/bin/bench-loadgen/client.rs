@@ -1,0 +1,150 @@
+//! One benchmark connection: opens with the handshake, queues requests, writes them in one batch,
+//! and turns what it reads into verified replies.
+//!
+//! Pings are answered as they are read (a Yoctopus server pings every connection and drops one that
+//! stops answering); the pong goes out with the next batch of requests.
+
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt as _;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use yoctopus_bench::request::{client_name, greeting, RequestKind};
+
+use crate::frame::{Frame, FrameReader, Masker};
+use crate::handshake;
+use crate::verify::{verify, Verdict};
+
+/// How many handshakes run at once when many connections open: more would overflow the server's
+/// accept backlog and turn into SYN retries a second later.
+const OPENING_AT_ONCE: usize = 256;
+
+/// How long one handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open benchmark connection.
+#[derive(Debug)]
+pub(crate) struct Client {
+    stream: TcpStream,
+    reader: FrameReader,
+    masker: Masker,
+    out: Vec<u8>,
+    request: Vec<u8>,
+    kind: RequestKind,
+    name: String,
+    greeting: String,
+}
+
+impl Client {
+    /// Opens connection number `index`, which will send `kind` requests.
+    pub(crate) async fn open(
+        addr: SocketAddr,
+        kind: RequestKind,
+        index: usize,
+    ) -> io::Result<Self> {
+        let (stream, reader) = handshake::open(addr).await?;
+        let name = client_name(index);
+        Ok(Self {
+            stream,
+            reader,
+            masker: Masker::new(index as u64),
+            out: Vec::with_capacity(4096),
+            request: Vec::with_capacity(1024),
+            kind,
+            greeting: greeting(&name),
+            name,
+        })
+    }
+
+    /// Opens `count` connections, a bounded number of handshakes at a time; each entry is the
+    /// connection or why it failed.
+    pub(crate) async fn open_many(
+        addr: SocketAddr,
+        kind: RequestKind,
+        count: usize,
+    ) -> Vec<Result<Self, String>> {
+        let permits = Rc::new(Semaphore::new(OPENING_AT_ONCE));
+        let opening: Vec<_> = (0..count)
+            .map(|index| {
+                let permits = Rc::clone(&permits);
+                tokio::task::spawn_local(async move {
+                    let _permit = permits
+                        .acquire()
+                        .await
+                        .expect("the semaphore is never closed");
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, Self::open(addr, kind, index))
+                        .await
+                    {
+                        Ok(Ok(client)) => Ok(client),
+                        Ok(Err(error)) => Err(format!("opening a connection failed: {error}")),
+                        Err(_) => Err("opening a connection timed out".to_owned()),
+                    }
+                })
+            })
+            .collect();
+        let mut opened = Vec::with_capacity(count);
+        for task in opening {
+            opened.push(
+                task.await
+                    .unwrap_or_else(|error| Err(format!("opening task failed: {error}"))),
+            );
+        }
+        opened
+    }
+
+    /// Queues request `id`; it is written by the next [`flush`](Self::flush).
+    pub(crate) fn queue_request(&mut self, id: u64) {
+        self.request.clear();
+        self.kind.write(&mut self.request, id, &self.name);
+        self.masker.text(&mut self.out, &self.request);
+    }
+
+    /// Writes everything queued in one go.
+    pub(crate) async fn flush(&mut self) -> io::Result<()> {
+        if !self.out.is_empty() {
+            self.stream.write_all(&self.out).await?;
+            self.out.clear();
+        }
+        Ok(())
+    }
+
+    /// Waits for more bytes from the server.
+    pub(crate) async fn receive(&mut self) -> io::Result<()> {
+        self.reader.fill(&mut self.stream).await
+    }
+
+    /// The next reply among the bytes received, verified; `None` when more must be received.
+    pub(crate) fn next_reply(&mut self) -> io::Result<Option<Verdict>> {
+        loop {
+            let Some(frame) = self.reader.next_frame()? else {
+                return Ok(None);
+            };
+            match frame {
+                Frame::Text(payload) => {
+                    return Ok(Some(verify(
+                        payload,
+                        self.kind.endpoint().endpoint,
+                        &self.greeting,
+                    )))
+                }
+                Frame::Ping(payload) => self.masker.pong(&mut self.out, payload),
+                Frame::Pong => {}
+                Frame::Binary => {
+                    return Ok(Some(Verdict::Wrong {
+                        id: None,
+                        problem: "a binary message".to_owned(),
+                    }))
+                }
+                Frame::Close => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "the server sent a close frame",
+                    ))
+                }
+            }
+        }
+    }
+}

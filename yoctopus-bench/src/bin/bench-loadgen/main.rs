@@ -1,0 +1,128 @@
+//! The benchmark's load generator: opens WebSocket connections to a server on loopback, sends the
+//! Quick Start's greeter request (or the nested one), verifies every reply, and reports as JSON.
+//!
+//! ```text
+//! bench-loadgen throughput --addr 127.0.0.1:3000 --connections 50 --in-flight 16 \
+//!     --duration 5 --warmup 1 [--request greeter|nested] [--server-pid PID]
+//! bench-loadgen idle --addr 127.0.0.1:3000 --connections 10000 [--request greeter] \
+//!     [--control stdin|SECONDS]
+//! ```
+//!
+//! It runs on one thread (tokio's current-thread runtime): the driver pins it to a core of its own,
+//! and one thread on one core has no cross-thread wake-ups or locks to pay for. It must not be the
+//! bottleneck, so it pipelines (each connection writes its whole batch of requests in one system
+//! call and splits each read into every reply it holds), encodes frames by hand, and reads only the
+//! reply fields it checks. A run never outlasts its warm-up and duration by more than a few seconds.
+
+mod client;
+mod frame;
+mod handshake;
+mod idle;
+mod in_flight;
+mod recorder;
+mod throughput;
+mod verify;
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use yoctopus_bench::cli::Flags;
+use yoctopus_bench::request::RequestKind;
+
+const USAGE: &str = "usage:
+  bench-loadgen throughput --addr HOST:PORT [--connections 50] [--in-flight 1] [--duration 5]
+                           [--warmup 1] [--request greeter|nested] [--server-pid PID]
+  bench-loadgen idle --addr HOST:PORT [--connections 10000] [--request greeter|nested]
+                     [--control stdin|SECONDS]";
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("bench-loadgen: {message}\n{USAGE}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let flags = Flags::parse(std::env::args().skip(1))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("starting the runtime failed: {error}"))?;
+    let local = tokio::task::LocalSet::new();
+    match flags.positional() {
+        [mode] if mode == "throughput" => {
+            flags.allow_only(&[
+                "addr",
+                "connections",
+                "in-flight",
+                "duration",
+                "warmup",
+                "request",
+                "server-pid",
+            ])?;
+            let plan = throughput::Plan {
+                addr: address(&flags)?,
+                connections: positive(&flags, "connections", 50)?,
+                in_flight: positive(&flags, "in-flight", 1)?,
+                request: flags.get_or("request", RequestKind::Greeter)?,
+                warmup: seconds(&flags, "warmup", 1.0)?,
+                duration: seconds(&flags, "duration", 5.0)?,
+                server_pid: flags
+                    .text("server-pid")
+                    .map(str::parse)
+                    .transpose()
+                    .map_err(|error| format!("`--server-pid`: {error}"))?,
+            };
+            if plan.duration.is_zero() {
+                return Err("`--duration` must be more than 0".to_owned());
+            }
+            let report = local.block_on(&runtime, throughput::run(&plan));
+            println!(
+                "{}",
+                serde_json::to_string(&report).expect("a report serializes")
+            );
+            Ok(())
+        }
+        [mode] if mode == "idle" => {
+            flags.allow_only(&["addr", "connections", "request", "control"])?;
+            let plan = idle::Plan {
+                addr: address(&flags)?,
+                connections: positive(&flags, "connections", 10_000)?,
+                request: flags.get_or("request", RequestKind::Greeter)?,
+                control: flags.get_or("control", idle::Control::Pause(Duration::from_secs(1)))?,
+            };
+            local.block_on(&runtime, idle::run(&plan));
+            Ok(())
+        }
+        _ => Err("expected one mode: `throughput` or `idle`".to_owned()),
+    }
+}
+
+fn address(flags: &Flags) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = flags.required("addr")?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "`--addr {addr}` is not a loopback address; the benchmark only loads local servers"
+        ));
+    }
+    Ok(addr)
+}
+
+fn positive(flags: &Flags, name: &str, default: usize) -> Result<usize, String> {
+    match flags.get_or(name, default)? {
+        0 => Err(format!("`--{name}` must be more than 0")),
+        value => Ok(value),
+    }
+}
+
+fn seconds(flags: &Flags, name: &str, default: f64) -> Result<Duration, String> {
+    let seconds: f64 = flags.get_or(name, default)?;
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|duration| *duration <= Duration::from_secs(600))
+        .ok_or_else(|| format!("`--{name} {seconds}` must be between 0 and 600 seconds"))
+}
