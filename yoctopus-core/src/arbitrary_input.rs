@@ -129,8 +129,6 @@ fn assert_error_reply(reply: &str) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
-
     #[test]
     fn arbitrary_bytes_never_panic_the_frame_parser(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let mut buffer = BytesMut::from(&bytes[..]);

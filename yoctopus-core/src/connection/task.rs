@@ -1,11 +1,14 @@
 //! The life of one connection: read messages, run handlers, write replies, close properly.
 //!
 //! Reading and writing run as two futures in one task, so an idle connection costs one task.
-//! Each request runs in a task of its own, so a slow handler never holds back later requests on
-//! the same connection; its reply joins the connection's outbound queue when it is ready.
+//! A handler runs in the connection's task until it has to wait; then it moves to a task of its
+//! own, so a slow handler never holds back later requests on the same connection. Replies join the
+//! connection's outbound queue when they are ready.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -13,10 +16,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::Connection;
+use super::{Connection, RequestGuard};
 use crate::dispatch::Dispatch;
 use crate::extract::Call;
-use crate::protocol::{Outcome, Push};
+use crate::plugin::BoxFuture;
+use crate::protocol::{Outcome, Push, ReplyHead};
 use crate::server::{ErrorEvent, Runtime};
 use crate::transport::{self, Incoming, Message, MessageReader, Outbound, ReadEnd};
 
@@ -141,17 +145,56 @@ async fn handle_text(connection: &Connection, text: &str) {
             // Waits while the connection has `max_in_flight` requests running: reading pauses.
             let in_flight = connection.start_request().await;
             let call = Call::new(connection.clone(), data);
+            run_handler(connection, handler(call), head, in_flight);
+        }
+    }
+}
+
+/// Runs a handler at once, in this task; only a handler that has to wait moves to a task of its
+/// own. Most handlers finish on their first poll, so most requests cost no task and no hand-over.
+///
+/// The first poll uses a waker that does nothing. That is sound: a handler that is not finished
+/// is polled again straight away by the task it moves to, which registers that task's waker.
+fn run_handler(
+    connection: &Connection,
+    mut handler: BoxFuture<Outcome>,
+    head: ReplyHead,
+    in_flight: RequestGuard,
+) {
+    let mut context = Context::from_waker(futures_util::task::noop_waker_ref());
+    let outcome =
+        match std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(&mut context))) {
+            Ok(Poll::Ready(outcome)) => outcome,
+            Ok(Poll::Pending) => {
+                let connection = connection.clone();
+                tokio::spawn(
+                    async move {
+                        let outcome = guarded(&connection, handler)
+                            .await
+                            .unwrap_or_else(Outcome::internal_error);
+                        send(&connection, head.render(&outcome).into()).await;
+                        drop(in_flight);
+                    }
+                    .in_current_span(),
+                );
+                return;
+            }
+            Err(panic) => {
+                report_panic(connection, &*panic);
+                Outcome::internal_error()
+            }
+        };
+    match connection
+        .outbound()
+        .try_send(Outbound::Text(head.render(&outcome).into()))
+    {
+        Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => drop(in_flight),
+        Err(mpsc::error::TrySendError::Full(reply)) => {
             let connection = connection.clone();
-            tokio::spawn(
-                async move {
-                    let outcome = guarded(&connection, handler(call))
-                        .await
-                        .unwrap_or_else(Outcome::internal_error);
-                    send(&connection, head.render(&outcome).into()).await;
-                    drop(in_flight);
-                }
-                .in_current_span(),
-            );
+            tokio::spawn(async move {
+                let _ = connection.outbound().send(reply).await;
+                drop(in_flight);
+            });
         }
     }
 }
@@ -181,24 +224,25 @@ async fn send(connection: &Connection, text: bytes::Bytes) {
 }
 
 /// Runs user code; a panic becomes `None`, a log line and an error event, never a dead task.
-async fn guarded<T>(
-    connection: &Connection,
-    work: impl std::future::Future<Output = T>,
-) -> Option<T> {
+async fn guarded<T>(connection: &Connection, work: impl Future<Output = T>) -> Option<T> {
     match AssertUnwindSafe(work).catch_unwind().await {
         Ok(output) => Some(output),
         Err(panic) => {
-            let message = panic_message(&*panic);
-            tracing::error!(panic = message, "a handler panicked");
-            connection
-                .runtime()
-                .report_error(&ErrorEvent::HandlerPanicked {
-                    connection: connection.id(),
-                    message: message.to_owned(),
-                });
+            report_panic(connection, &*panic);
             None
         }
     }
+}
+
+fn report_panic(connection: &Connection, panic: &(dyn std::any::Any + Send)) {
+    let message = panic_message(panic);
+    tracing::error!(panic = message, "a handler panicked");
+    connection
+        .runtime()
+        .report_error(&ErrorEvent::HandlerPanicked {
+            connection: connection.id(),
+            message: message.to_owned(),
+        });
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {

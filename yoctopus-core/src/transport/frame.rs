@@ -129,10 +129,14 @@ pub(crate) fn parse(
 }
 
 /// Reads frames from a socket through [`parse`].
+///
+/// The read size adapts: an idle connection holds a small buffer, and one that sends bursts
+/// (pipelined requests) gets a larger one, so a burst takes one system call, not one per frame.
 pub(crate) struct FrameReader<R> {
     socket: R,
     buffer: BytesMut,
     max_payload: usize,
+    read_size: usize,
 }
 
 /// How reading a frame failed.
@@ -143,12 +147,16 @@ pub(crate) enum ReadError {
     Gone,
 }
 
+const SMALLEST_READ: usize = 512;
+const LARGEST_READ: usize = 64 * 1024;
+
 impl<R: AsyncRead + Unpin> FrameReader<R> {
     pub(crate) fn new(socket: R, max_payload: usize) -> Self {
         Self {
             socket,
             buffer: BytesMut::new(),
             max_payload,
+            read_size: SMALLEST_READ,
         }
     }
 
@@ -160,8 +168,14 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             {
                 return Ok(frame);
             }
+            self.buffer.reserve(self.read_size);
+            let room = self.buffer.capacity() - self.buffer.len();
             match self.socket.read_buf(&mut self.buffer).await {
                 Ok(0) | Err(_) => return Err(ReadError::Gone),
+                Ok(read) if read == room => self.read_size = (self.read_size * 2).min(LARGEST_READ),
+                Ok(read) if read < self.read_size / 4 => {
+                    self.read_size = (self.read_size / 2).max(SMALLEST_READ)
+                }
                 Ok(_) => {}
             }
         }
