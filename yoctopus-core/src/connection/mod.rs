@@ -245,13 +245,15 @@ impl Connection {
     }
 
     pub(crate) fn close_with(&self, code: u16, reason: &'static str) {
-        if self
+        match self
             .shared
             .outbound
             .try_send(Outbound::Close { code, reason })
-            .is_err()
         {
-            self.terminate();
+            Ok(()) => {}
+            // The client is behind on reading: close ahead of the queue, or drop it.
+            Err(mpsc::error::TrySendError::Full(_)) => self.close_urgently(code),
+            Err(mpsc::error::TrySendError::Closed(_)) => self.terminate(),
         }
     }
 

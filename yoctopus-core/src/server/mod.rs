@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::connection::task::CLOSE_HANDSHAKE_TIMEOUT;
 use crate::transport::close_code;
 
 /// A running Yoctopus server.
@@ -87,11 +88,14 @@ impl Server {
 
     /// Stops the server gracefully.
     ///
-    /// New connections are refused, requests already running finish (up to the shutdown timeout),
-    /// every connection receives a close frame with code 1001, and the call returns when all have
-    /// closed or the timeout has passed.
+    /// New connections are refused (503) and new requests answered `the server is shutting down`;
+    /// requests already running finish, up to the shutdown timeout; then every connection receives
+    /// a close frame with code 1001, after the replies already queued for it. The call returns when
+    /// all connections have closed, or after a further grace period for the close handshakes (the
+    /// shutdown timeout, at most 5 s), when the rest are dropped.
     pub async fn shutdown(self) {
-        let deadline = Instant::now() + self.runtime.config().shutdown_timeout;
+        let timeout = self.runtime.config().shutdown_timeout;
+        let deadline = Instant::now() + timeout;
         self.runtime.start_draining();
         let _ = self.stop.send(true);
         let _ = self.accepting.await;
@@ -102,7 +106,8 @@ impl Server {
         for connection in self.runtime.register().snapshot() {
             connection.close_with(close_code::GOING_AWAY, "server shutting down");
         }
-        if !self.runtime.register().wait_empty(deadline).await {
+        let close_deadline = Instant::now() + timeout.min(CLOSE_HANDSHAKE_TIMEOUT);
+        if !self.runtime.register().wait_empty(close_deadline).await {
             for connection in self.runtime.register().snapshot() {
                 connection.terminate();
             }
