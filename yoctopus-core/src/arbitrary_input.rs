@@ -158,9 +158,10 @@ proptest! {
     fn arbitrary_byte_streams_end_in_a_message_or_a_close_code(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         runtime.block_on(async {
-            let mut reader = MessageReader::new(&bytes[..], 128);
+            let mut reader = MessageReader::new(128);
+            let mut socket = &bytes[..];
             for _ in 0..bytes.len() + 1 {
-                match reader.next().await {
+                match reader.next(&mut socket).await {
                     Incoming::End(ReadEnd::Violation(code, _)) => {
                         assert!([1002, 1007, 1009].contains(&code));
                         break;

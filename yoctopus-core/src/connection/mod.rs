@@ -213,6 +213,17 @@ impl Connection {
             .await
             .expect("the semaphore is never closed");
         permit.forget();
+        self.request_guard()
+    }
+
+    /// Takes one of this connection's `max_in_flight` places if one is free.
+    pub(crate) fn try_start_request(&self) -> Option<RequestGuard> {
+        let permit = self.shared.in_flight.try_acquire().ok()?;
+        permit.forget();
+        Some(self.request_guard())
+    }
+
+    fn request_guard(&self) -> RequestGuard {
         RequestGuard {
             connection: self.clone(),
             _server: self.shared.runtime.enter_request(),

@@ -1,9 +1,12 @@
 //! The life of one connection: read messages, run handlers, write replies, close properly.
 //!
-//! Reading and writing run as two futures in one task, so an idle connection costs one task.
-//! A handler runs in the connection's task until it has to wait; then it moves to a task of its
-//! own, so a slow handler never holds back later requests on the same connection. Replies join the
-//! connection's outbound queue when they are ready.
+//! One loop owns the socket: it writes everything that is ready in one batch, then waits for the
+//! next thing to do (bytes from the client, a queued push or reply, a free request place). An idle
+//! connection is one task and a small buffer; the socket is never split or locked.
+//!
+//! A handler runs in this loop until it has to wait; its reply joins the batch at once, so a burst
+//! of pipelined requests is answered with one write. A handler that has to wait moves to a task of
+//! its own, so it never holds back later requests; its reply arrives through the outbound queue.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -11,18 +14,20 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::FutureExt;
-use tokio::io::{AsyncRead, AsyncWrite};
+use serde_json::Value;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::{Connection, RequestGuard};
 use crate::dispatch::Dispatch;
 use crate::extract::Call;
-use crate::plugin::BoxFuture;
+use crate::plugin::{BoxFuture, Handler};
 use crate::protocol::{Outcome, Push, ReplyHead};
 use crate::server::{ErrorEvent, Runtime};
-use crate::transport::{self, Incoming, Message, MessageReader, Outbound, ReadEnd};
+use crate::transport::{Batch, Incoming, Message, MessageReader, Outbound, ReadEnd};
 
 /// How long to wait for the other side of a close handshake before dropping the socket.
 pub(crate) const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -54,10 +59,18 @@ pub(crate) async fn serve<S>(
         });
         debug_assert!(opened.is_ok(), "the yoctopus plugin is always registered");
         runtime.register().insert(connection.clone());
-        let (read, write) = tokio::io::split(socket);
-        let reader = MessageReader::new(read, runtime.config().max_message_size);
+        let mut session = Session {
+            socket,
+            reader: MessageReader::new(runtime.config().max_message_size),
+            queued,
+            batch: Batch::default(),
+            waiting: None,
+            in_order: None,
+            peer_closed: false,
+            connection: &connection,
+        };
         tokio::select! {
-            () = run(reader, write, queued, &connection) => {}
+            () = session.run() => {}
             () = connection.terminated() => tracing::debug!("connection dropped without a close handshake"),
         }
         runtime.register().remove(connection.id());
@@ -67,91 +80,267 @@ pub(crate) async fn serve<S>(
     .await;
 }
 
-async fn run<R, W>(
-    mut reader: MessageReader<R>,
-    write: W,
-    queued: mpsc::Receiver<Outbound>,
-    connection: &Connection,
-) where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
-    let writing = transport::write_frames(write, queued, connection.urgent_close());
-    let reading = read_messages(&mut reader, connection);
-    tokio::pin!(writing, reading);
-    tokio::select! {
-        end = &mut reading => {
-            if end != ReadEnd::Gone {
-                // Let the writer flush what is queued, ending with the close frame.
-                let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, writing).await;
-            }
-        }
-        () = &mut writing => {
-            // The writer sent a close frame (or failed): wait for the client's answer.
-            let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, reading).await;
-        }
-    }
+/// A message read while the connection had `max_in_flight` requests running; it starts when one
+/// finishes, and nothing more is read until then.
+enum Waiting {
+    Request {
+        handler: Handler,
+        head: ReplyHead,
+        data: Value,
+    },
+    Binary(Bytes),
 }
 
-async fn read_messages<R: AsyncRead + Unpin>(
-    reader: &mut MessageReader<R>,
-    connection: &Connection,
-) -> ReadEnd {
-    loop {
-        match reader.next().await {
-            Incoming::Message(message) if connection.runtime().message_handler().is_some() => {
-                let handler = connection
-                    .runtime()
-                    .message_handler()
-                    .expect("checked by the guard");
-                let _ = guarded(connection, handler(connection.clone(), message)).await;
+/// What one connection's loop owns.
+struct Session<'a, S> {
+    socket: S,
+    reader: MessageReader,
+    queued: mpsc::Receiver<Outbound>,
+    batch: Batch,
+    waiting: Option<Waiting>,
+    /// A message handler that had to wait: messages are handled in order, so none is read until it
+    /// finishes.
+    in_order: Option<BoxFuture<()>>,
+    /// The client sent a close frame; once the answer is written, the connection is done.
+    peer_closed: bool,
+    connection: &'a Connection,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
+    async fn run(&mut self) {
+        loop {
+            self.take_queued();
+            if !self.batch.is_empty() {
+                let closing = self.batch.is_closing();
+                if let Err(error) = self.batch.write_to(&mut self.socket).await {
+                    tracing::debug!(%error, "writing to the client failed");
+                    return;
+                }
+                if closing {
+                    self.finish_close().await;
+                    return;
+                }
+                continue;
             }
-            Incoming::Message(Message::Text(text)) => handle_text(connection, &text).await,
-            Incoming::Message(Message::Binary(bytes)) => handle_binary(connection, bytes).await,
-            Incoming::Ping(payload) => {
-                let _ = connection.outbound().send(Outbound::Pong(payload)).await;
+            let reading = self.waiting.is_none() && self.in_order.is_none();
+            tokio::select! {
+                biased;
+                code = self.connection.urgent_close().requested() => {
+                    self.batch.push(Outbound::Close { code, reason: "" });
+                }
+                outbound = self.queued.recv() => match outbound {
+                    Some(outbound) => self.batch.push(outbound),
+                    None => return,
+                },
+                guard = self.connection.start_request(), if self.waiting.is_some() => {
+                    if let Some(waiting) = self.waiting.take() {
+                        self.start(waiting, guard);
+                    }
+                    if !self.handle_buffered() {
+                        return;
+                    }
+                }
+                () = finish_in_order(&mut self.in_order), if self.in_order.is_some() => {
+                    if !self.handle_buffered() {
+                        return;
+                    }
+                }
+                incoming = self.reader.next(&mut self.socket), if reading => {
+                    if !self.handle(incoming) || !self.handle_buffered() {
+                        return;
+                    }
+                }
             }
-            Incoming::Pong => connection.pong_received(),
+        }
+    }
+
+    /// Moves queued frames into the batch, until it is full.
+    fn take_queued(&mut self) {
+        while !self.batch.is_full() {
+            match self.queued.try_recv() {
+                Ok(outbound) => self.batch.push(outbound),
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Adds a close frame after everything already queued, which the client is owed first.
+    fn close_after_queued(&mut self, code: u16, reason: &'static str) {
+        while let Ok(outbound) = self.queued.try_recv() {
+            self.batch.push(outbound);
+        }
+        self.batch.push(Outbound::Close { code, reason });
+    }
+
+    /// Handles the messages already read, while nothing has to wait; returns false when the
+    /// connection is gone.
+    fn handle_buffered(&mut self) -> bool {
+        while self.waiting.is_none() && self.in_order.is_none() && !self.batch.is_closing() {
+            match self.reader.buffered() {
+                Some(incoming) => {
+                    if !self.handle(incoming) {
+                        return false;
+                    }
+                }
+                None => break,
+            }
+        }
+        true
+    }
+
+    /// Acts on one message or control frame; returns false when the connection is gone.
+    fn handle(&mut self, incoming: Incoming) -> bool {
+        match incoming {
+            Incoming::Message(message) if self.connection.runtime().message_handler().is_some() => {
+                self.handle_in_order(message);
+            }
+            Incoming::Message(Message::Text(text)) => self.handle_text(&text),
+            Incoming::Message(Message::Binary(bytes)) => self.handle_binary(bytes),
+            Incoming::Ping(payload) => self.batch.push(Outbound::Pong(payload)),
+            Incoming::Pong => self.connection.pong_received(),
             Incoming::Close(code) => {
-                connection.close_with(code, "");
-                return ReadEnd::Closed;
+                self.peer_closed = true;
+                self.close_after_queued(code, "");
             }
             Incoming::End(ReadEnd::Violation(code, reason)) => {
                 tracing::debug!(code, reason, "closing: the client broke the protocol");
-                connection.close_with(code, reason);
-                return ReadEnd::Violation(code, reason);
+                self.close_after_queued(code, reason);
             }
-            Incoming::End(end) => return end,
+            Incoming::End(_) => return false,
         }
+        true
+    }
+
+    fn handle_text(&mut self, text: &str) {
+        let runtime = self.connection.runtime();
+        match runtime
+            .router()
+            .dispatch(text, runtime.config().max_json_depth)
+        {
+            Dispatch::Reply(reply) => {
+                tracing::debug!(reply, "request refused");
+                self.batch.push_text(reply.as_bytes());
+            }
+            Dispatch::Call { head, .. } if runtime.is_draining() => {
+                let refusal = Outcome::error("the server is shutting down");
+                self.batch.push_text(&head.render(&refusal));
+            }
+            Dispatch::Call {
+                handler,
+                head,
+                data,
+            } => {
+                let waiting = Waiting::Request {
+                    handler,
+                    head,
+                    data,
+                };
+                match self.connection.try_start_request() {
+                    Some(guard) => self.start(waiting, guard),
+                    // Beyond `max_in_flight`: stop reading until a request finishes.
+                    None => self.waiting = Some(waiting),
+                }
+            }
+        }
+    }
+
+    fn handle_binary(&mut self, bytes: Bytes) {
+        if self.connection.runtime().binary_handler().is_none() {
+            let refusal = serde_json::json!({"message": "binary messages are not accepted"});
+            let push = Push::new("error", &refusal).expect("a literal serializes");
+            self.batch.push(Outbound::Text(push.into_frame()));
+            return;
+        }
+        match self.connection.try_start_request() {
+            Some(guard) => self.start(Waiting::Binary(bytes), guard),
+            None => self.waiting = Some(Waiting::Binary(bytes)),
+        }
+    }
+
+    /// Starts a request or binary message that has its place among the requests in flight.
+    fn start(&mut self, work: Waiting, guard: RequestGuard) {
+        let connection = self.connection;
+        match work {
+            Waiting::Request {
+                handler,
+                head,
+                data,
+            } => {
+                let call = Call::new(connection.clone(), data);
+                if let Some(outcome) = run_handler(connection, handler(call), head.clone(), guard) {
+                    // Pushes the handler made are queued; they go out before its reply.
+                    self.take_queued();
+                    self.batch.push_text(&head.render(&outcome));
+                }
+            }
+            Waiting::Binary(bytes) => {
+                let handler = connection
+                    .runtime()
+                    .binary_handler()
+                    .expect("checked before queueing");
+                let work = handler(connection.clone(), bytes);
+                let connection = connection.clone();
+                tokio::spawn(
+                    async move {
+                        let _ = guarded(&connection, work).await;
+                        drop(guard);
+                    }
+                    .in_current_span(),
+                );
+            }
+        }
+    }
+
+    /// Gives a message to the message handler; later messages wait until it is done.
+    fn handle_in_order(&mut self, message: Message) {
+        let handler = self
+            .connection
+            .runtime()
+            .message_handler()
+            .expect("checked by the caller");
+        let connection = self.connection.clone();
+        let work = handler(connection.clone(), message);
+        let mut work: BoxFuture<()> = Box::pin(async move {
+            let _ = guarded(&connection, work).await;
+        });
+        let mut context = Context::from_waker(futures_util::task::noop_waker_ref());
+        if work.as_mut().poll(&mut context).is_pending() {
+            self.in_order = Some(work);
+        }
+    }
+
+    /// After a close frame is written: done if the client closed first, otherwise wait (bounded)
+    /// for the client's close frame, as the close handshake asks.
+    async fn finish_close(&mut self) {
+        if !self.peer_closed {
+            let answer = async {
+                loop {
+                    match self.reader.next(&mut self.socket).await {
+                        Incoming::Close(_) | Incoming::End(_) => return,
+                        _ => {}
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(CLOSE_HANDSHAKE_TIMEOUT, answer).await;
+        }
+        let _ = self.socket.shutdown().await;
     }
 }
 
-async fn handle_text(connection: &Connection, text: &str) {
-    let max_depth = connection.runtime().config().max_json_depth;
-    match connection.runtime().router().dispatch(text, max_depth) {
-        Dispatch::Reply(reply) => {
-            tracing::debug!(reply, "request refused");
-            send(connection, reply.into()).await;
+/// Waits for the message handler that had to wait, then clears it.
+async fn finish_in_order(in_order: &mut Option<BoxFuture<()>>) {
+    match in_order {
+        Some(work) => {
+            work.await;
+            *in_order = None;
         }
-        Dispatch::Call { head, .. } if connection.runtime().is_draining() => {
-            let refusal = Outcome::error("the server is shutting down");
-            send(connection, head.render(&refusal).into()).await;
-        }
-        Dispatch::Call {
-            handler,
-            head,
-            data,
-        } => {
-            // Waits while the connection has `max_in_flight` requests running: reading pauses.
-            let in_flight = connection.start_request().await;
-            let call = Call::new(connection.clone(), data);
-            run_handler(connection, handler(call), head, in_flight);
-        }
+        None => std::future::pending().await,
     }
 }
 
-/// Runs a handler at once, in this task; only a handler that has to wait moves to a task of its
-/// own. Most handlers finish on their first poll, so most requests cost no task and no hand-over.
+/// Runs a handler at once, in the connection's task, and returns its outcome when it finishes on
+/// this first poll (most do). A handler that has to wait moves to a task of its own and sends its
+/// reply through the outbound queue.
 ///
 /// The first poll uses a waker that does nothing. That is sound: a handler that is not finished
 /// is polled again straight away by the task it moves to, which registers that task's waker.
@@ -160,67 +349,30 @@ fn run_handler(
     mut handler: BoxFuture<Outcome>,
     head: ReplyHead,
     in_flight: RequestGuard,
-) {
+) -> Option<Outcome> {
     let mut context = Context::from_waker(futures_util::task::noop_waker_ref());
-    let outcome =
-        match std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(&mut context))) {
-            Ok(Poll::Ready(outcome)) => outcome,
-            Ok(Poll::Pending) => {
-                let connection = connection.clone();
-                tokio::spawn(
-                    async move {
-                        let outcome = guarded(&connection, handler)
-                            .await
-                            .unwrap_or_else(Outcome::internal_error);
-                        send(&connection, head.render(&outcome).into()).await;
-                        drop(in_flight);
-                    }
-                    .in_current_span(),
-                );
-                return;
-            }
-            Err(panic) => {
-                report_panic(connection, &*panic);
-                Outcome::internal_error()
-            }
-        };
-    match connection
-        .outbound()
-        .try_send(Outbound::Text(head.render(&outcome).into()))
-    {
-        Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => drop(in_flight),
-        Err(mpsc::error::TrySendError::Full(reply)) => {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(&mut context))) {
+        Ok(Poll::Ready(outcome)) => Some(outcome),
+        Ok(Poll::Pending) => {
             let connection = connection.clone();
-            tokio::spawn(async move {
-                let _ = connection.outbound().send(reply).await;
-                drop(in_flight);
-            });
+            tokio::spawn(
+                async move {
+                    let outcome = guarded(&connection, handler)
+                        .await
+                        .unwrap_or_else(Outcome::internal_error);
+                    let reply = Outbound::Text(head.render(&outcome).into());
+                    let _ = connection.outbound().send(reply).await;
+                    drop(in_flight);
+                }
+                .in_current_span(),
+            );
+            None
+        }
+        Err(panic) => {
+            report_panic(connection, &*panic);
+            Some(Outcome::internal_error())
         }
     }
-}
-
-async fn handle_binary(connection: &Connection, bytes: bytes::Bytes) {
-    let Some(handler) = connection.runtime().binary_handler() else {
-        let refusal = serde_json::json!({"message": "binary messages are not accepted"});
-        let push = Push::new("error", &refusal).expect("a literal serializes");
-        send(connection, push.into_frame()).await;
-        return;
-    };
-    let in_flight = connection.start_request().await;
-    let work = handler(connection.clone(), bytes);
-    let connection = connection.clone();
-    tokio::spawn(
-        async move {
-            let _ = guarded(&connection, work).await;
-            drop(in_flight);
-        }
-        .in_current_span(),
-    );
-}
-
-/// Queues a text frame; a closed queue means the connection is ending and the frame is moot.
-async fn send(connection: &Connection, text: bytes::Bytes) {
-    let _ = connection.outbound().send(Outbound::Text(text)).await;
 }
 
 /// Runs user code; a panic becomes `None`, a log line and an error event, never a dead task.

@@ -128,55 +128,53 @@ pub(crate) fn parse(
     }))
 }
 
-/// Reads frames from a socket through [`parse`].
+/// Reads frames through [`parse`] from the bytes a socket delivers.
 ///
-/// The read size adapts: an idle connection holds a small buffer, and one that sends bursts
-/// (pipelined requests) gets a larger one, so a burst takes one system call, not one per frame.
-pub(crate) struct FrameReader<R> {
-    socket: R,
+/// The reader owns only the buffer; the socket is lent to each read, so the same socket can be
+/// written between reads without splitting it. The read size adapts: an idle connection holds a
+/// small buffer, and one that sends bursts (pipelined requests) gets a larger one, so a burst
+/// takes one system call, not one per frame.
+pub(crate) struct FrameReader {
     buffer: BytesMut,
     max_payload: usize,
     read_size: usize,
 }
 
-/// How reading a frame failed.
+/// The socket ended or failed.
 #[derive(Debug)]
-pub(crate) enum ReadError {
-    Frame(FrameError),
-    /// The socket ended or failed.
-    Gone,
-}
+pub(crate) struct Gone;
 
 const SMALLEST_READ: usize = 512;
 const LARGEST_READ: usize = 64 * 1024;
 
-impl<R: AsyncRead + Unpin> FrameReader<R> {
-    pub(crate) fn new(socket: R, max_payload: usize) -> Self {
+impl FrameReader {
+    pub(crate) fn new(max_payload: usize) -> Self {
         Self {
-            socket,
             buffer: BytesMut::new(),
             max_payload,
             read_size: SMALLEST_READ,
         }
     }
 
-    /// The next frame. Cancel-safe: bytes read so far stay buffered.
-    pub(crate) async fn next(&mut self) -> Result<Frame, ReadError> {
-        loop {
-            if let Some(frame) =
-                parse(&mut self.buffer, self.max_payload).map_err(ReadError::Frame)?
-            {
-                return Ok(frame);
-            }
-            self.buffer.reserve(self.read_size);
-            let room = self.buffer.capacity() - self.buffer.len();
-            match self.socket.read_buf(&mut self.buffer).await {
-                Ok(0) | Err(_) => return Err(ReadError::Gone),
-                Ok(read) if read == room => self.read_size = (self.read_size * 2).min(LARGEST_READ),
-                Ok(read) if read < self.read_size / 4 => {
-                    self.read_size = (self.read_size / 2).max(SMALLEST_READ)
+    /// The next frame already buffered, if a whole one is.
+    pub(crate) fn buffered(&mut self) -> Result<Option<Frame>, FrameError> {
+        parse(&mut self.buffer, self.max_payload)
+    }
+
+    /// Reads once from `socket` into the buffer. Cancel-safe: nothing is lost if the read is
+    /// dropped before it completes.
+    pub(crate) async fn fill<R: AsyncRead + Unpin>(&mut self, socket: &mut R) -> Result<(), Gone> {
+        self.buffer.reserve(self.read_size);
+        let room = self.buffer.capacity() - self.buffer.len();
+        match socket.read_buf(&mut self.buffer).await {
+            Ok(0) | Err(_) => Err(Gone),
+            Ok(read) => {
+                if read == room {
+                    self.read_size = (self.read_size * 2).min(LARGEST_READ);
+                } else if read < self.read_size / 4 {
+                    self.read_size = (self.read_size / 2).max(SMALLEST_READ);
                 }
-                Ok(_) => {}
+                Ok(())
             }
         }
     }

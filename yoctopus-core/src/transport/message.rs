@@ -4,7 +4,7 @@
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncRead;
 
-use super::frame::{Frame, FrameError, FrameReader, OpCode, ReadError};
+use super::frame::{Frame, FrameError, FrameReader, OpCode};
 use super::{close_code, ReadEnd};
 
 /// A whole WebSocket message from a client, as a [message handler](crate::ServerBuilder::message_handler)
@@ -37,35 +37,47 @@ struct Partial {
 }
 
 /// Reads frames and assembles messages.
-pub(crate) struct MessageReader<R> {
-    frames: FrameReader<R>,
+pub(crate) struct MessageReader {
+    frames: FrameReader,
     max_message_size: usize,
     partial: Option<Partial>,
 }
 
-impl<R: AsyncRead + Unpin> MessageReader<R> {
-    pub(crate) fn new(socket: R, max_message_size: usize) -> Self {
+impl MessageReader {
+    pub(crate) fn new(max_message_size: usize) -> Self {
         Self {
-            frames: FrameReader::new(socket, max_message_size),
+            frames: FrameReader::new(max_message_size),
             max_message_size,
             partial: None,
         }
     }
 
-    /// Reads until a message, a control frame, or the end. Cancel-safe between frames.
-    pub(crate) async fn next(&mut self) -> Incoming {
+    /// The next message or control frame among the bytes already read; `None` when more bytes
+    /// are needed.
+    pub(crate) fn buffered(&mut self) -> Option<Incoming> {
         loop {
-            let frame = match self.frames.next().await {
-                Ok(frame) => frame,
-                Err(ReadError::Frame(FrameError::Protocol(reason))) => {
-                    return protocol_error(reason)
+            match self.frames.buffered() {
+                Ok(Some(frame)) => {
+                    if let Some(incoming) = self.accept(frame) {
+                        return Some(incoming);
+                    }
                 }
-                Err(ReadError::Frame(FrameError::TooBig)) => return too_big(),
-                Err(ReadError::Gone) => return Incoming::End(ReadEnd::Gone),
-            };
-            match self.accept(frame) {
-                Some(incoming) => return incoming,
-                None => continue,
+                Ok(None) => return None,
+                Err(FrameError::Protocol(reason)) => return Some(protocol_error(reason)),
+                Err(FrameError::TooBig) => return Some(too_big()),
+            }
+        }
+    }
+
+    /// Reads from `socket` until a message, a control frame, or the end. Cancel-safe: bytes read
+    /// and fragments assembled so far are kept.
+    pub(crate) async fn next<R: AsyncRead + Unpin>(&mut self, socket: &mut R) -> Incoming {
+        loop {
+            if let Some(incoming) = self.buffered() {
+                return incoming;
+            }
+            if self.frames.fill(socket).await.is_err() {
+                return Incoming::End(ReadEnd::Gone);
             }
         }
     }
@@ -193,10 +205,11 @@ mod tests {
     use crate::transport::ReadEnd;
 
     async fn read_all(bytes: Vec<u8>, max: usize) -> Vec<Incoming> {
-        let mut reader = MessageReader::new(&bytes[..], max);
+        let mut reader = MessageReader::new(max);
+        let mut socket = &bytes[..];
         let mut out = Vec::new();
         loop {
-            let incoming = reader.next().await;
+            let incoming = reader.next(&mut socket).await;
             let end = matches!(incoming, Incoming::End(_));
             out.push(incoming);
             if end {

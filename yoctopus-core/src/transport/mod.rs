@@ -13,7 +13,7 @@ mod writer;
 
 pub use message::Message;
 pub(crate) use message::{Incoming, MessageReader};
-pub(crate) use writer::write_frames;
+pub(crate) use writer::Batch;
 
 use std::sync::atomic::{AtomicU16, Ordering};
 
@@ -87,8 +87,6 @@ impl UrgentClose {
 /// How reading ended.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ReadEnd {
-    /// The client sent a close frame; the answer is queued.
-    Closed,
     /// The client broke a rule; a close frame with this code is due.
     Violation(u16, &'static str),
     /// The socket ended or failed without a close frame.
