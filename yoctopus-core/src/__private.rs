@@ -12,10 +12,32 @@ pub use crate::validate::{
     expect_object, take_field, FieldPath, RequestFormat, ValidationErrors, ValidatorOutcome,
 };
 
-/// The settings type of a plugin that declares none; reading a field of it is a compile error
-/// that names the missing field.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoSettings;
+/// What a requirement without a comparison (`auth.authenticated`) tests: a `bool` setting.
+#[diagnostic::on_unimplemented(
+    message = "a requirement without a comparison tests a `bool` setting, not `{Self}`",
+    label = "not a `bool`",
+    note = "compare the setting with a value instead, e.g. `plugin.setting != None` or `plugin.setting > 0`"
+)]
+pub trait Flag {
+    /// Whether the setting is true.
+    fn is_set(&self) -> bool;
+}
+
+#[diagnostic::do_not_recommend]
+impl Flag for bool {
+    fn is_set(&self) -> bool {
+        *self
+    }
+}
+
+/// Applies a handler's `Reply` (settings, then response). A function of its own so that a
+/// `Reply` whose settings type is not a plugin's settings is reported at that type.
+pub fn reply_outcome<S: PluginSettings, T: serde::Serialize>(
+    reply: crate::Reply<S, T>,
+    connection: &crate::Connection,
+) -> Outcome {
+    reply.__into_outcome(connection)
+}
 
 /// The reply to a request whose requirement is not met. Names the requirement as written,
 /// never the connection's values.

@@ -68,7 +68,7 @@ pub enum Need {
 /// A handler argument.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a handler argument",
-    note = "a handler argument is a request format (`#[derive(RequestFormat)]`, `String`, ...) or an extractor: `Connection`, `ConnectionSettings<T>`, `ConnectionId`, `Notify` or `State<T>`"
+    note = "a handler argument is a request format (`#[derive(RequestFormat)]`, `String`, ...) or an extractor: `Connection`, `ConnectionSettings<T>` where `T` is a plugin's `#[settings]` struct, `ConnectionId`, `Notify` or `State<T>`"
 )]
 pub trait FromCall: Sized {
     /// Whether this argument consumes `data` (only the request does).
@@ -127,6 +127,7 @@ impl FromCall for ConnectionId {
 ///         serde_json::json!({ "userId": auth.user_id })
 ///     }
 /// }
+/// # fn main() {}
 /// ```
 #[derive(Debug, Clone)]
 pub struct ConnectionSettings<T>(Arc<T>);

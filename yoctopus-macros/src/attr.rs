@@ -23,7 +23,7 @@ impl PluginArgs {
         let mut parsed = Self::default();
         let parser = syn::meta::parser(|meta| {
             if meta.path.is_ident("name") {
-                set_once(&mut parsed.name, &meta, meta.value()?.parse()?)
+                set_once(&mut parsed.name, &meta, string(&meta, "chat")?)
             } else {
                 Err(unknown_key(&meta, "#[plugin]", PLUGIN_KEYS))
             }
@@ -58,12 +58,17 @@ impl EndpointArgs {
         }
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("name") {
-                set_once(&mut parsed.name, &meta, meta.value()?.parse()?)
+                set_once(&mut parsed.name, &meta, string(&meta, "message")?)
             } else if meta.path.is_ident("method") {
-                set_once(&mut parsed.method, &meta, meta.value()?.parse()?)
+                set_once(&mut parsed.method, &meta, string(&meta, "read")?)
             } else if meta.path.is_ident("requires") {
                 if meta.input.peek(Token![=]) {
                     parsed.requires.push(meta.value()?.parse()?);
+                } else if !meta.input.peek(syn::token::Paren) {
+                    return Err(syn::Error::new_spanned(
+                        &meta.path,
+                        "`requires` takes a list, `requires(auth.authenticated, can_edit)`, or one requirement, `requires = auth.authenticated`",
+                    ));
                 } else {
                     let list;
                     syn::parenthesized!(list in meta.input);
@@ -102,9 +107,11 @@ impl FormatArgs {
                     return Err(unknown_key(&meta, "#[format]", allowed));
                 }
                 match key.as_str() {
-                    "rename_all" => set_once(&mut parsed.rename_all, &meta, meta.value()?.parse()?),
-                    "rename" => set_once(&mut parsed.rename, &meta, meta.value()?.parse()?),
-                    _ => set_once(&mut parsed.with, &meta, meta.value()?.parse()?),
+                    "rename_all" => {
+                        set_once(&mut parsed.rename_all, &meta, string(&meta, "camelCase")?)
+                    }
+                    "rename" => set_once(&mut parsed.rename, &meta, string(&meta, "userName")?),
+                    _ => set_once(&mut parsed.with, &meta, function(&meta)?),
                 }
             })?;
         }
@@ -112,34 +119,64 @@ impl FormatArgs {
     }
 }
 
+/// Stores the value of a key that may appear once; a repeat is reported on its key.
 fn set_once<T>(slot: &mut Option<T>, meta: &ParseNestedMeta<'_>, value: T) -> syn::Result<()> {
     if slot.is_some() {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        return Err(meta.error(format!("`{key}` is given twice")));
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            format!("`{}` is given twice; keep one", key_text(&meta.path)),
+        ));
     }
     *slot = Some(value);
     Ok(())
 }
 
-fn unknown_key(meta: &ParseNestedMeta<'_>, attribute: &str, expected: &[&str]) -> syn::Error {
-    let key = meta
-        .path
-        .segments
+/// The value of `key = "..."`; anything but a string literal is reported on the value, with an
+/// `example` of a right one.
+fn string(meta: &ParseNestedMeta<'_>, example: &str) -> syn::Result<LitStr> {
+    match meta.value()?.parse::<Expr>()? {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(literal),
+            ..
+        }) => Ok(literal),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!(
+                "`{key}` takes a string literal, e.g. `{key} = \"{example}\"`",
+                key = key_text(&meta.path)
+            ),
+        )),
+    }
+}
+
+/// The value of `with = function`: a path to a function, not a string as in serde's `with`.
+fn function(meta: &ParseNestedMeta<'_>) -> syn::Result<syn::Path> {
+    match meta.value()?.parse::<Expr>()? {
+        Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => Ok(path.path),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`with` takes the path of a validator function, unquoted, e.g. `with = not_blank`",
+        )),
+    }
+}
+
+fn key_text(path: &syn::Path) -> String {
+    path.segments
         .iter()
         .map(|segment| segment.ident.to_string())
         .collect::<Vec<_>>()
-        .join("::");
-    let expected = expected
-        .iter()
-        .map(|key| format!("`{key}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+        .join("::")
+}
+
+fn unknown_key(meta: &ParseNestedMeta<'_>, attribute: &str, expected: &[&str]) -> syn::Error {
+    let key = key_text(&meta.path);
+    let quoted: Vec<String> = expected.iter().map(|key| format!("`{key}`")).collect();
+    let expected = match quoted.as_slice() {
+        [only] => only.clone(),
+        _ => format!("one of {}", quoted.join(", ")),
+    };
     syn::Error::new_spanned(
         &meta.path,
-        format!("unknown `{attribute}` argument `{key}`; expected one of {expected}"),
+        format!("unknown `{attribute}` argument `{key}`; expected {expected}"),
     )
 }

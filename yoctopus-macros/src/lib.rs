@@ -85,6 +85,7 @@ pub fn plugin(args: TokenStream, item: TokenStream) -> TokenStream {
 ///         connection.settings::<auth::Settings>().roles.iter().any(|role| role == "admin")
 ///     }
 /// }
+/// # fn main() {}
 /// ```
 ///
 /// # Arguments
@@ -192,7 +193,7 @@ fn outside_plugin(name: &str, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
     let error = syn::Error::new(
         proc_macro2::Span::call_site(),
-        format!("`#[{name}]` belongs inside a `#[plugin]` module"),
+        format!("`#[{name}]` belongs inside a `#[plugin]` module; move this item into a `#[plugin] mod name {{ ... }}`"),
     )
     .to_compile_error();
     quote::quote!(#error #item).into()

@@ -44,16 +44,20 @@ pub(crate) enum Output {
     Data(Type),
     /// `Reply<S, T>`: settings, then `data`.
     Reply(Type),
-    /// `Result<T, E>`: `T` as above, or an error reply with `E`'s message.
+    /// `Result<T, E>`: `T` as above, or an error reply with `E`'s message. The type is `E`, or
+    /// the whole `Result` when an alias hides `E`.
     Result(Box<Output>, Type),
 }
 
 impl Plugin {
     pub(crate) fn build(args: PluginArgs, item: TokenStream) -> syn::Result<Self> {
-        let mut module: ItemMod = syn::parse2(item).map_err(|error| {
+        let mut module: ItemMod = syn::parse2(item.clone()).map_err(|error| {
+            let found = syn::parse2::<Item>(item).map_or("this item", |item| describe(&item));
             syn::Error::new(
                 error.span(),
-                "`#[plugin]` goes on an inline module: `#[plugin] mod name { ... }`",
+                format!(
+                    "`#[plugin]` goes on an inline module `mod name {{ ... }}`, not on {found}"
+                ),
             )
         })?;
         let Some((_, items)) = module.content.as_mut() else {
@@ -74,20 +78,31 @@ impl Plugin {
             None => module.ident.unraw().to_string(),
         };
         let mut settings: Option<Settings> = None;
+        let mut first_settings_span = None;
         let mut endpoints = Vec::new();
         for item in items.iter_mut() {
             if let Some(attr) = take_attribute(item, "settings") {
                 match &mut *item {
-                    Item::Struct(item) => match Settings::build(&attr, item) {
-                        Ok(found) if settings.is_some() => errors.push(syn::Error::new(
-                            found.ident.span(),
-                            "a plugin has one `#[settings]` struct; this is the second",
-                        )),
-                        Ok(found) => settings = Some(found),
-                        Err(error) => errors.push(error),
-                    },
-                    other => errors.push(syn::Error::new(
-                        attr.span(),
+                    Item::Struct(item) => {
+                        let result = Settings::build(&attr, item);
+                        match first_settings_span {
+                            Some(first) => {
+                                errors.push(syn::Error::new(
+                                    item.ident.span(),
+                                    "a plugin has one `#[settings]` struct; move these fields into the first",
+                                ));
+                                errors.push(syn::Error::new(first, "first defined here"));
+                            }
+                            None => first_settings_span = Some(item.ident.span()),
+                        }
+                        match result {
+                            Ok(found) if settings.is_none() => settings = Some(found),
+                            Ok(_) => {}
+                            Err(error) => errors.push(error),
+                        }
+                    }
+                    other => errors.push(syn::Error::new_spanned(
+                        attr.path(),
                         format!("`#[settings]` goes on a struct, not on {}", describe(other)),
                     )),
                 }
@@ -98,8 +113,8 @@ impl Plugin {
                         Ok(endpoint) => endpoints.push(endpoint),
                         Err(error) => errors.push(error),
                     },
-                    other => errors.push(syn::Error::new(
-                        attr.span(),
+                    other => errors.push(syn::Error::new_spanned(
+                        attr.path(),
                         format!(
                             "`#[endpoint]` goes on an async function, not on {}",
                             describe(other)
@@ -121,11 +136,26 @@ impl Plugin {
 
 impl Settings {
     fn build(attr: &syn::Attribute, item: &ItemStruct) -> syn::Result<Self> {
-        if !matches!(attr.meta, syn::Meta::Path(_)) {
-            return Err(syn::Error::new_spanned(
-                &attr.meta,
-                "`#[settings]` takes no arguments",
-            ));
+        match &attr.meta {
+            syn::Meta::Path(_) => {}
+            syn::Meta::List(list) if !list.tokens.is_empty() => {
+                return Err(syn::Error::new_spanned(
+                    &list.tokens,
+                    "`#[settings]` takes no arguments; write `#[settings]`",
+                ))
+            }
+            syn::Meta::List(list) => {
+                return Err(syn::Error::new(
+                    list.delimiter.span().join(),
+                    "`#[settings]` takes no arguments; write `#[settings]`",
+                ))
+            }
+            syn::Meta::NameValue(name_value) => {
+                return Err(syn::Error::new_spanned(
+                    &name_value.value,
+                    "`#[settings]` takes no arguments; write `#[settings]`",
+                ))
+            }
         }
         if !item.generics.params.is_empty() {
             return Err(syn::Error::new_spanned(
@@ -133,11 +163,20 @@ impl Settings {
                 "a `#[settings]` struct cannot be generic",
             ));
         }
-        let syn::Fields::Named(fields) = &item.fields else {
-            return Err(syn::Error::new(
-                item.ident.span(),
-                "a `#[settings]` struct needs named fields: `struct Settings { authenticated: bool }`",
-            ));
+        let fields = match &item.fields {
+            syn::Fields::Named(fields) => fields,
+            syn::Fields::Unnamed(fields) => {
+                return Err(syn::Error::new_spanned(
+                    fields,
+                    "a `#[settings]` struct needs named fields, e.g. `struct Settings { authenticated: bool }`",
+                ))
+            }
+            syn::Fields::Unit => {
+                return Err(syn::Error::new(
+                    item.ident.span(),
+                    "a `#[settings]` struct needs named fields, e.g. `struct Settings { authenticated: bool }`",
+                ))
+            }
         };
         Ok(Self {
             ident: item.ident.clone(),
@@ -234,17 +273,24 @@ impl Output {
             Type::Paren(inner) => Self::classify(&inner.elem),
             Type::Path(path) if path.qself.is_none() => {
                 let last = path.path.segments.last().expect("a path has a segment");
-                let first_type = match &last.arguments {
-                    syn::PathArguments::AngleBracketed(args) => {
-                        args.args.iter().find_map(|arg| match arg {
+                let types: Vec<&Type> = match &last.arguments {
+                    syn::PathArguments::AngleBracketed(args) => args
+                        .args
+                        .iter()
+                        .filter_map(|arg| match arg {
                             syn::GenericArgument::Type(ty) => Some(ty),
                             _ => None,
                         })
-                    }
-                    _ => None,
+                        .collect(),
+                    _ => Vec::new(),
                 };
-                match (last.ident.to_string().as_str(), first_type) {
-                    ("Result", Some(ok)) => Self::Result(Box::new(Self::classify(ok)), ty.clone()),
+                match (last.ident.to_string().as_str(), types.first()) {
+                    ("Result", Some(ok)) => Self::Result(
+                        Box::new(Self::classify(ok)),
+                        types
+                            .get(1)
+                            .map_or_else(|| ty.clone(), |error| (*error).clone()),
+                    ),
                     ("Reply", Some(_)) => Self::Reply(ty.clone()),
                     _ => Self::Data(ty.clone()),
                 }
@@ -308,26 +354,49 @@ fn describe(item: &Item) -> &'static str {
     }
 }
 
-/// Removes every attribute of ours from a module, for the fallback output after an error.
+/// Removes every attribute of ours from a module, for the fallback output after an error. An
+/// endpoint's `self` parameter goes too: its error is already reported, and rustc would report it
+/// again.
 pub(crate) fn strip_our_attributes(module: &mut ItemMod) {
     if let Some((_, items)) = module.content.as_mut() {
         for item in items {
-            while take_attribute(item, "settings").is_some()
-                || take_attribute(item, "endpoint").is_some()
-            {}
+            while take_attribute(item, "settings").is_some() {}
+            let mut endpoint = false;
+            while take_attribute(item, "endpoint").is_some() {
+                endpoint = true;
+            }
+            if let (true, Item::Fn(function)) = (endpoint, item) {
+                function.sig.inputs = std::mem::take(&mut function.sig.inputs)
+                    .into_pairs()
+                    .filter(|pair| !matches!(pair.value(), syn::FnArg::Receiver(_)))
+                    .collect();
+            }
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use quote::quote;
+    use quote::{quote, ToTokens};
 
     use super::{Output, Plugin};
     use crate::attr::PluginArgs;
 
     fn build(tokens: proc_macro2::TokenStream) -> syn::Result<Plugin> {
         Plugin::build(PluginArgs::default(), tokens)
+    }
+
+    /// Every message of a refused plugin, in the order the build reports them.
+    fn errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
+        match build(tokens) {
+            Ok(_) => panic!("the plugin was accepted"),
+            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    fn output(function: proc_macro2::TokenStream) -> Output {
+        let plugin = build(quote!(mod m { #[endpoint(method = "read")] #function })).unwrap();
+        plugin.endpoints.into_iter().next().unwrap().output
     }
 
     #[test]
@@ -384,5 +453,302 @@ mod tests {
         assert!(messages[0].contains("must be `async`"));
         assert!(messages[1].contains("cannot contain `:`"));
         assert!(messages[2].contains("needs a `method`"));
+    }
+
+    #[test]
+    fn the_plugin_goes_on_an_inline_module() {
+        assert_eq!(
+            errors(quote!(
+                fn greeter() {}
+            )),
+            ["`#[plugin]` goes on an inline module `mod name { ... }`, not on a function"]
+        );
+        assert_eq!(
+            errors(quote!(
+                struct Greeter;
+            )),
+            ["`#[plugin]` goes on an inline module `mod name { ... }`, not on a struct"]
+        );
+        assert_eq!(
+            errors(quote!(pub mod greeter;)),
+            ["`#[plugin]` needs the module's items inline; write `mod greeter { ... }` instead of `mod greeter;`"]
+        );
+    }
+
+    #[test]
+    fn names_are_checked_and_raw_identifiers_lose_their_prefix() {
+        let args = PluginArgs::parse(quote!(name = "a b")).unwrap();
+        let error = Plugin::build(
+            args,
+            quote!(
+                mod m {}
+            ),
+        )
+        .err()
+        .expect("refused");
+        assert_eq!(
+            error.to_string(),
+            "the plugin name `a b` cannot contain `:` or white space"
+        );
+        let plugin = build(quote! {
+            mod r#match {
+                #[endpoint(method = "read")]
+                async fn r#type() {}
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            (plugin.name.as_str(), plugin.endpoints[0].name.as_str()),
+            ("match", "type")
+        );
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[endpoint(name = "", method = "read")]
+                    async fn f() {}
+                }
+            )),
+            ["the endpoint name cannot be empty"]
+        );
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[endpoint(method = "read:all")]
+                    async fn f() {}
+                }
+            )),
+            ["the method name `read:all` cannot contain `:` or white space"]
+        );
+    }
+
+    #[test]
+    fn settings_are_one_struct_with_named_fields_and_no_arguments() {
+        assert_eq!(
+            errors(quote! {
+                mod m {
+                    #[settings] pub struct First { pub a: bool }
+                    #[settings] pub struct Second { pub b: bool }
+                }
+            }),
+            [
+                "a plugin has one `#[settings]` struct; move these fields into the first",
+                "first defined here"
+            ]
+        );
+        let named = "a `#[settings]` struct needs named fields, e.g. `struct Settings { authenticated: bool }`";
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[settings]
+                    struct S(bool);
+                }
+            )),
+            [named]
+        );
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[settings]
+                    struct S;
+                }
+            )),
+            [named]
+        );
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[settings]
+                    struct S<T> {
+                        t: T,
+                    }
+                }
+            )),
+            ["a `#[settings]` struct cannot be generic"]
+        );
+        for attribute in [
+            quote!(#[settings(x)]),
+            quote!(#[settings()]),
+            quote!(#[settings = "x"]),
+        ] {
+            assert_eq!(
+                errors(quote!(mod m { #attribute struct S { a: bool } })),
+                ["`#[settings]` takes no arguments; write `#[settings]`"],
+                "{attribute}"
+            );
+        }
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[settings]
+                    enum S {
+                        A,
+                    }
+                }
+            )),
+            ["`#[settings]` goes on a struct, not on an enum"]
+        );
+    }
+
+    #[test]
+    fn endpoints_are_free_async_functions() {
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[endpoint(method = "read")]
+                    struct S;
+                }
+            )),
+            ["`#[endpoint]` goes on an async function, not on a struct"]
+        );
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[endpoint(method = "read")]
+                    async fn f<T>(self) {}
+                }
+            )),
+            [
+                "`#[endpoint]` functions cannot be generic",
+                "`#[endpoint]` functions are free functions; they cannot take `self`"
+            ]
+        );
+    }
+
+    #[test]
+    fn endpoint_arguments() {
+        let cases = [
+            (
+                quote!(#[endpoint(method = "read", require(x))]),
+                "unknown `#[endpoint]` argument `require`; expected one of `name`, `method`, `requires`",
+            ),
+            (
+                quote!(#[endpoint(method = "read", method = "create")]),
+                "`method` is given twice; keep one",
+            ),
+            (
+                quote!(#[endpoint(method = read)]),
+                "`method` takes a string literal, e.g. `method = \"read\"`",
+            ),
+            (
+                quote!(#[endpoint(method = "read", requires)]),
+                "`requires` takes a list, `requires(auth.authenticated, can_edit)`, or one requirement, `requires = auth.authenticated`",
+            ),
+            (
+                quote!(#[endpoint]),
+                "`#[endpoint]` needs a `method`, e.g. `#[endpoint(method = \"read\")]`",
+            ),
+        ];
+        for (attribute, message) in cases {
+            assert_eq!(
+                errors(quote!(mod m { #attribute async fn f() {} })),
+                [message],
+                "{attribute}"
+            );
+        }
+        let plugin = build(quote! {
+            mod m {
+                #[endpoint(method = "read", requires = a.b, requires(c, !d.e), requires = f.g > 1)]
+                async fn f() {}
+            }
+        })
+        .unwrap();
+        let texts: Vec<&str> = plugin.endpoints[0]
+            .requires
+            .iter()
+            .map(|r| r.text())
+            .collect();
+        assert_eq!(texts, ["a.b", "c", "!d.e", "f.g > 1"]);
+    }
+
+    #[test]
+    fn a_duplicate_is_reported_on_the_second_definition_with_the_first_noted() {
+        assert_eq!(
+            errors(quote! {
+                mod m {
+                    #[endpoint(name = "x", method = "read")] async fn a() {}
+                    #[endpoint(name = "x", method = "create")] async fn b() {}
+                    #[endpoint(name = "x", method = "read")] async fn c() {}
+                }
+            }),
+            [
+                "duplicate endpoint `x` with method `read`; each endpoint and method pair is defined once",
+                "first defined here"
+            ]
+        );
+    }
+
+    #[test]
+    fn return_shapes_are_read_from_the_written_type() {
+        assert!(matches!(
+            output(quote!(
+                async fn f() {}
+            )),
+            Output::Unit(_)
+        ));
+        assert!(matches!(
+            output(quote!(
+                async fn f() -> () {}
+            )),
+            Output::Unit(_)
+        ));
+        assert!(matches!(
+            output(quote!(
+                async fn f() -> (()) {}
+            )),
+            Output::Unit(_)
+        ));
+        assert!(matches!(
+            output(quote!(
+                async fn f() -> String {}
+            )),
+            Output::Data(_)
+        ));
+        assert!(matches!(
+            output(quote!(
+                async fn f() -> Reply<S> {}
+            )),
+            Output::Reply(_)
+        ));
+        let Output::Result(ok, error) = output(quote!(
+            async fn f() -> Result<Reply<S, T>, E> {}
+        )) else {
+            panic!("not a result");
+        };
+        assert!(matches!(*ok, Output::Reply(_)));
+        assert_eq!(error.to_token_stream().to_string(), "E");
+        // An alias that hides the error type: errors are reported at the whole type.
+        let Output::Result(ok, error) = output(quote!(
+            async fn f() -> std::io::Result<u8> {}
+        )) else {
+            panic!("not a result");
+        };
+        assert!(matches!(*ok, Output::Data(_)));
+        assert_eq!(
+            error.to_token_stream().to_string(),
+            "std :: io :: Result < u8 >"
+        );
+    }
+
+    #[test]
+    fn the_fallback_drops_our_attributes_and_an_endpoint_receiver() {
+        let mut module: syn::ItemMod = syn::parse_quote! {
+            mod m {
+                #[settings] #[derive(Default)] struct S { a: bool }
+                #[endpoint(method = "read")] async fn f(self, x: u8) {}
+                fn g(x: u8) {}
+            }
+        };
+        super::strip_our_attributes(&mut module);
+        let expected: syn::ItemMod = syn::parse_quote! {
+            mod m {
+                #[derive(Default)] struct S { a: bool }
+                async fn f(x: u8) {}
+                fn g(x: u8) {}
+            }
+        };
+        assert_eq!(
+            module.to_token_stream().to_string(),
+            expected.to_token_stream().to_string()
+        );
     }
 }

@@ -52,6 +52,14 @@ impl Requirement {
                 &binary.left,
                 SettingTest::Compare(binary.op, binary.right.clone()),
             ),
+            Expr::Binary(binary) if matches!(binary.op, BinOp::And(_)) => Err(syn::Error::new_spanned(
+                binary.op,
+                "requirements are not joined with `&&`; list them instead, e.g. `requires(auth.authenticated, auth.admin)`",
+            )),
+            Expr::Binary(binary) if matches!(binary.op, BinOp::Or(_)) => Err(syn::Error::new_spanned(
+                binary.op,
+                "requirements are not joined with `||`; write an async predicate function that tests either, and require it by name",
+            )),
             other => Err(unsupported(other)),
         }
     }
@@ -166,9 +174,10 @@ mod tests {
     fn other_expressions_are_refused() {
         for expr in [
             parse_quote!(1 + 2),
-            parse_quote!(auth.a && auth.b),
             parse_quote!(f()),
             parse_quote!("auth.authenticated"),
+            parse_quote!(auth.user_id.is_some()),
+            parse_quote!(auth.a.b() == 1),
         ] {
             let error = parse(expr).err().expect("refused");
             assert!(
@@ -176,5 +185,20 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn joined_requirements_are_refused_with_what_to_write_instead() {
+        let error = parse(parse_quote!(auth.a && auth.b))
+            .err()
+            .expect("refused");
+        assert!(error.to_string().contains("list them instead"), "{error}");
+        let error = parse(parse_quote!(auth.a || auth.b))
+            .err()
+            .expect("refused");
+        assert!(
+            error.to_string().contains("async predicate function"),
+            "{error}"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! plugin's static definition.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
@@ -61,7 +61,10 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
         #(#handlers)*
 
         #[doc(hidden)]
-        fn __yoctopus_route(endpoint: &str, method: &str) -> ::yoctopus_core::__private::Route {
+        fn __yoctopus_route(
+            endpoint: &::core::primitive::str,
+            method: &::core::primitive::str,
+        ) -> ::yoctopus_core::__private::Route {
             match endpoint {
                 #(#route_arms)*
                 _ => ::yoctopus_core::__private::Route::UnknownEndpoint,
@@ -163,23 +166,15 @@ fn handler(module: &syn::Ident, index: usize, endpoint: &Endpoint) -> TokenStrea
             };
         }
     });
-    let reads_data = endpoint.arguments.iter().map(|ty| {
-        quote! { <#ty as ::yoctopus_core::__private::FromCall>::READS_DATA as usize }
-    });
-    let single_request = quote_spanned! {endpoint.function.span()=>
-        const _: () = ::core::assert!(
-            0 #(+ #reads_data)* <= 1,
-            "an endpoint takes at most one request argument; the others must be extractors"
-        );
-    };
+    let single_request = single_request(&endpoint.arguments);
     let function = &endpoint.function;
-    let reply = convert(&endpoint.output, quote!(__output));
+    let reply = convert(&endpoint.output, "__output");
     quote! {
         #[doc(hidden)]
         fn #ident(
             mut __call: ::yoctopus_core::__private::Call,
         ) -> ::yoctopus_core::__private::BoxFuture<::yoctopus_core::__private::Outcome> {
-            #single_request
+            #(#single_request)*
             ::std::boxed::Box::pin(async move {
                 #(#checks)*
                 #(#extractions)*
@@ -188,6 +183,27 @@ fn handler(module: &syn::Ident, index: usize, endpoint: &Endpoint) -> TokenStrea
             })
         }
     }
+}
+
+/// At most one argument reads `data`: each argument that does, after an earlier one that did, fails
+/// a constant assertion spanned at its type.
+fn single_request(arguments: &[syn::Type]) -> Vec<TokenStream> {
+    let reads_data: Vec<TokenStream> = arguments
+        .iter()
+        .map(|ty| quote! { <#ty as ::yoctopus_core::__private::FromCall>::READS_DATA })
+        .collect();
+    (1..arguments.len())
+        .map(|index| {
+            let this = &reads_data[index];
+            let earlier = &reads_data[..index];
+            quote_spanned! {arguments[index].span()=>
+                const _: () = ::core::assert!(
+                    !(#this && (false #(|| #earlier)*)),
+                    "this argument is a second request; an endpoint takes one request argument, and the others must be extractors"
+                );
+            }
+        })
+        .collect()
 }
 
 fn requirement_check(module: &syn::Ident, requirement: &Requirement) -> TokenStream {
@@ -204,20 +220,24 @@ fn requirement_check(module: &syn::Ident, requirement: &Requirement) -> TokenStr
             let value = quote_spanned! {last=> __settings #(.#fields)* };
             let test = match test {
                 SettingTest::IsTrue => {
-                    quote_spanned! {last=> { let __value: ::core::primitive::bool = #value; __value } }
+                    quote_spanned! {last=> ::yoctopus_core::__private::Flag::is_set(&#value) }
                 }
                 SettingTest::IsFalse => {
-                    quote_spanned! {last=> { let __value: ::core::primitive::bool = #value; !__value } }
+                    quote_spanned! {last=> !::yoctopus_core::__private::Flag::is_set(&#value) }
                 }
                 SettingTest::Compare(op, expected) => quote! { (#value) #op (#expected) },
             };
             let read = quote_spanned! {plugin.span()=>
-                let __settings = __call.connection().settings::<#settings>();
+                let __snapshot = __call.connection().settings::<#settings>();
+                let __settings: &#settings = &__snapshot;
             };
             quote! {{ #read #test }}
         }
         Requirement::Predicate { function, .. } => {
-            quote_spanned! {function.span()=> #function(__call.connection()).await }
+            // The argument keeps the call site's span, so that rustc's fix for a predicate with
+            // the wrong parameters does not rewrite the requirement's own tokens.
+            let connection = quote!(__call.connection());
+            quote_spanned! {function.span()=> #function(#connection).await }
         }
     };
     quote! {
@@ -228,21 +248,32 @@ fn requirement_check(module: &syn::Ident, requirement: &Requirement) -> TokenStr
 }
 
 /// Turns the handler's return value `value` into an `Outcome`, following the return type's shape.
-fn convert(output: &Output, value: TokenStream) -> TokenStream {
+/// A type that lacks a trait is reported at its name.
+fn convert(output: &Output, value: &str) -> TokenStream {
     match output {
         Output::Unit(span) => {
+            let value = syn::Ident::new(value, *span);
             quote_spanned! {*span=> { let () = #value; ::yoctopus_core::__private::Outcome::empty() } }
         }
         Output::Data(ty) => {
-            quote_spanned! {ty.span()=> ::yoctopus_core::__private::Outcome::data(&#value) }
+            let span = name_span(ty);
+            let value = syn::Ident::new(value, span);
+            quote_spanned! {span=> ::yoctopus_core::__private::Outcome::data(&#value) }
         }
         Output::Reply(ty) => {
-            quote_spanned! {ty.span()=> #value.__into_outcome(__call.connection()) }
+            // The settings type is named, so that one that is not a plugin's settings is
+            // reported at it.
+            let settings =
+                first_type_argument(ty).map_or_else(|| quote!(_), ToTokens::to_token_stream);
+            let value = syn::Ident::new(value, name_span(ty));
+            quote! { ::yoctopus_core::__private::reply_outcome::<#settings, _>(#value, __call.connection()) }
         }
-        Output::Result(ok, ty) => {
-            let ok = convert(ok, quote!(__ok));
-            let error =
-                quote_spanned! {ty.span()=> ::yoctopus_core::__private::handler_error(&__error) };
+        Output::Result(ok, error_ty) => {
+            let value = syn::Ident::new(value, Span::call_site());
+            let ok = convert(ok, "__ok");
+            let span = name_span(error_ty);
+            let error = syn::Ident::new("__error", span);
+            let error = quote_spanned! {span=> ::yoctopus_core::__private::handler_error(&#error) };
             quote! {
                 match #value {
                     ::core::result::Result::Ok(__ok) => #ok,
@@ -250,5 +281,32 @@ fn convert(output: &Output, value: TokenStream) -> TokenStream {
                 }
             }
         }
+    }
+}
+
+/// `S` in `Reply<S, T>`.
+fn first_type_argument(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    match &path.path.segments.last()?.arguments {
+        syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+            syn::GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        }),
+        _ => None,
+    }
+}
+
+/// Where to report a type: the last segment of a path (`Message` in `super::Message`), else the
+/// type's first token.
+fn name_span(ty: &syn::Type) -> Span {
+    match ty {
+        syn::Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map_or_else(|| ty.span(), |segment| segment.ident.span()),
+        _ => ty.span(),
     }
 }

@@ -47,11 +47,17 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
 
 /// After an error: the module as written, without our attributes, plus the errors. Keeping the
 /// user's items means the rest of the crate still resolves them and shows no follow-on errors.
+/// An out-of-line `mod name;` becomes an empty inline module: emitted as written, rustc would
+/// compile its file as an ordinary module and report each `#[endpoint]` in it as misplaced.
 pub(crate) fn fallback(item: TokenStream, errors: &syn::Error) -> TokenStream {
     let errors = errors.to_compile_error();
     match syn::parse2::<syn::ItemMod>(item.clone()) {
         Ok(mut module) => {
             model::strip_our_attributes(&mut module);
+            if module.content.is_none() {
+                module.content = Some((syn::token::Brace::default(), Vec::new()));
+                module.semi = None;
+            }
             quote! { #module #errors }
         }
         Err(_) => quote! { #item #errors },

@@ -48,27 +48,27 @@ fn render(input: &DeriveInput) -> syn::Result<TokenStream> {
         None => None,
     };
     let ident = &input.ident;
-    let (validator, expected, describe, schema) =
-        match &input.data {
-            Data::Struct(data) => match &data.fields {
-                Fields::Named(fields) => object(fields, style.as_deref())?,
-                _ => return Err(syn::Error::new(
-                    ident.span(),
-                    "a request format struct needs named fields; its fields are the request's keys",
-                )),
-            },
-            Data::Enum(data) => union(data, style.as_deref().unwrap_or("snake_case"))?,
-            Data::Union(data) => {
-                return Err(syn::Error::new(
-                    data.union_token.span(),
-                    "`RequestFormat` is derived for structs and enums, not unions",
-                ))
-            }
-        };
+    let (validator, expected, describe, schema) = match &input.data {
+        Data::Struct(data) => match &data.fields {
+            Fields::Named(fields) => object(fields, style.as_deref())?,
+            Fields::Unnamed(fields) => return Err(syn::Error::new_spanned(fields, NAMED_FIELDS)),
+            Fields::Unit => return Err(syn::Error::new(ident.span(), NAMED_FIELDS)),
+        },
+        Data::Enum(data) => union(ident, data, style.as_deref().unwrap_or("snake_case"))?,
+        Data::Union(data) => {
+            return Err(syn::Error::new(
+                data.union_token.span(),
+                "`RequestFormat` is derived for structs and enums, not unions",
+            ))
+        }
+    };
     let name = ident.to_string();
+    // `do_not_recommend`: an error about a type that is not a request format lists the built-in
+    // formats, not every derived one.
     Ok(quote! {
+        #[diagnostic::do_not_recommend]
         impl ::yoctopus_core::__private::RequestFormat for #ident {
-            const EXPECTED: &'static str = #expected;
+            const EXPECTED: &'static ::core::primitive::str = #expected;
 
             fn from_json(
                 value: ::yoctopus_core::__private::serde_json::Value,
@@ -84,11 +84,11 @@ fn render(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
 
         impl ::yoctopus_core::__private::schemars::JsonSchema for #ident {
-            fn schema_name() -> ::std::borrow::Cow<'static, str> {
+            fn schema_name() -> ::std::borrow::Cow<'static, ::core::primitive::str> {
                 ::std::borrow::Cow::Borrowed(#name)
             }
 
-            fn schema_id() -> ::std::borrow::Cow<'static, str> {
+            fn schema_id() -> ::std::borrow::Cow<'static, ::core::primitive::str> {
                 ::std::borrow::Cow::Borrowed(::core::concat!(::core::module_path!(), "::", #name))
             }
 
@@ -101,6 +101,9 @@ fn render(input: &DeriveInput) -> syn::Result<TokenStream> {
     })
 }
 
+const NAMED_FIELDS: &str = "a request format struct needs named fields, e.g. `struct Hello { name: String }`; its fields are the request's keys";
+
+/// The validator's body, `EXPECTED`, the description and the schema.
 type Parts = (TokenStream, String, TokenStream, TokenStream);
 
 fn object(fields: &syn::FieldsNamed, style: Option<&str>) -> syn::Result<Parts> {
@@ -125,7 +128,7 @@ fn object(fields: &syn::FieldsNamed, style: Option<&str>) -> syn::Result<Parts> 
             (None, None) => written,
         };
         let ty = &field.ty;
-        let mut read = quote_spanned! {ty.span()=>
+        let mut read = quote! {
             ::yoctopus_core::__private::take_field::<#ty>(&mut object, #key, at, errors)
         };
         if let Some(validator) = &args.with {
@@ -136,7 +139,7 @@ fn object(fields: &syn::FieldsNamed, style: Option<&str>) -> syn::Result<Parts> 
                 .collect::<Vec<_>>()
                 .join("::");
             let check = quote_spanned! {validator.span()=>
-                ::yoctopus_core::__private::ValidatorOutcome::record(#validator(&value), &at.key(#key), #name, errors)
+                ::yoctopus_core::__private::ValidatorOutcome::record(#validator(value), &at.key(#key), #name, errors)
             };
             read = quote! { #read.filter(|value| #check) };
         }
@@ -151,12 +154,17 @@ fn object(fields: &syn::FieldsNamed, style: Option<&str>) -> syn::Result<Parts> 
         #(let #idents = #reads;)*
         ::core::option::Option::Some(Self { #(#idents: #idents?),* })
     };
+    // Each body names every field type first through `take_field`, as the validator does: a type
+    // that is not a request format then fails the same bound at the same tokens in each body, and
+    // rustc shows that error once, not once per body plus a `JsonSchema` error.
     let describe = quote! {
+        #(let _ = ::yoctopus_core::__private::take_field::<#types>;)*
         ::yoctopus_core::__private::describe_object(&[
             #((#keys, <#types as ::yoctopus_core::__private::RequestFormat>::describe as fn() -> _)),*
         ])
     };
     let schema = quote! {
+        #(let _ = ::yoctopus_core::__private::take_field::<#types>;)*
         ::yoctopus_core::__private::object_schema(::std::vec![
             #((
                 #keys,
@@ -168,7 +176,7 @@ fn object(fields: &syn::FieldsNamed, style: Option<&str>) -> syn::Result<Parts> 
     Ok((validator, "object".to_owned(), describe, schema))
 }
 
-fn union(data: &syn::DataEnum, style: &str) -> syn::Result<Parts> {
+fn union(ident: &syn::Ident, data: &syn::DataEnum, style: &str) -> syn::Result<Parts> {
     let mut errors = Errors::default();
     let mut values = Vec::new();
     let mut variants = Vec::new();
@@ -195,8 +203,8 @@ fn union(data: &syn::DataEnum, style: &str) -> syn::Result<Parts> {
     }
     if data.variants.is_empty() {
         errors.push(syn::Error::new(
-            data.enum_token.span(),
-            "a request format enum needs at least one variant",
+            ident.span(),
+            "a request format enum needs at least one variant, e.g. `enum Status { Active, Inactive }`",
         ));
     }
     errors.finish()?;
@@ -229,4 +237,119 @@ fn union(data: &syn::DataEnum, style: &str) -> syn::Result<Parts> {
         ::yoctopus_core::__private::enum_schema(&[#(#values),*])
     };
     Ok((validator, expected, describe, schema))
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// Every message of a refused derive.
+    fn errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
+        let input = syn::parse2(tokens).expect("a type definition");
+        match super::render(&input) {
+            Ok(_) => panic!("the derive was accepted"),
+            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn shapes_that_are_not_request_formats() {
+        let named = super::NAMED_FIELDS;
+        assert_eq!(
+            errors(quote!(
+                struct S(String);
+            )),
+            [named]
+        );
+        assert_eq!(
+            errors(quote!(
+                struct S;
+            )),
+            [named]
+        );
+        assert_eq!(
+            errors(quote!(
+                struct S<T> {
+                    t: T,
+                }
+            )),
+            ["`RequestFormat` cannot be derived for a generic type"]
+        );
+        assert_eq!(
+            errors(quote!(union U { a: u8 })),
+            ["`RequestFormat` is derived for structs and enums, not unions"]
+        );
+        assert_eq!(
+            errors(quote!(enum E {})),
+            ["a request format enum needs at least one variant, e.g. `enum Status { Active, Inactive }`"]
+        );
+        let data =
+            "a request format enum is a union of literal strings; its variants cannot carry data";
+        assert_eq!(
+            errors(quote!(
+                enum E {
+                    A(u8),
+                    B,
+                    C { c: u8 },
+                }
+            )),
+            [data, data]
+        );
+    }
+
+    #[test]
+    fn format_attributes_accept_their_keys_in_their_places() {
+        let cases = [
+            (
+                quote!(#[format(rename_all = "Title Case")] struct S { a: u8 }),
+                "unknown `rename_all` style `Title Case`; expected one of `lowercase`, `UPPERCASE`, `PascalCase`, `camelCase`, `snake_case`, `SCREAMING_SNAKE_CASE`, `kebab-case`",
+            ),
+            (
+                quote!(#[format(rename = "s")] struct S { a: u8 }),
+                "unknown `#[format]` argument `rename`; expected `rename_all`",
+            ),
+            (
+                quote!(struct S { #[format(renam = "b")] a: u8 }),
+                "unknown `#[format]` argument `renam`; expected one of `rename`, `with`",
+            ),
+            (
+                quote!(enum E { #[format(with = check)] A }),
+                "unknown `#[format]` argument `with`; expected `rename`",
+            ),
+            (
+                quote!(struct S { #[format(rename = "b")] #[format(rename = "c")] a: u8 }),
+                "`rename` is given twice; keep one",
+            ),
+            (
+                quote!(struct S { #[format(rename = b)] a: u8 }),
+                "`rename` takes a string literal, e.g. `rename = \"userName\"`",
+            ),
+            (
+                quote!(#[format(rename_all = camelCase)] struct S { a: u8 }),
+                "`rename_all` takes a string literal, e.g. `rename_all = \"camelCase\"`",
+            ),
+            (
+                quote!(struct S { #[format(with = "check")] a: u8 }),
+                "`with` takes the path of a validator function, unquoted, e.g. `with = not_blank`",
+            ),
+        ];
+        for (input, message) in cases {
+            assert_eq!(errors(input.clone()), [message], "{input}");
+        }
+    }
+
+    #[test]
+    fn every_broken_field_is_reported_at_once() {
+        assert_eq!(
+            errors(quote! {
+                struct S {
+                    #[format(renam = "x")] a: u8,
+                    b: u8,
+                    #[format(with = "check")] c: u8,
+                }
+            })
+            .len(),
+            2
+        );
+    }
 }

@@ -10,11 +10,7 @@ use crate::model::Plugin;
 
 pub(crate) fn render(plugin: &Plugin) -> TokenStream {
     let Some(settings) = &plugin.settings else {
-        return quote! {
-            #[doc(hidden)]
-            #[allow(non_camel_case_types)]
-            pub type __yoctopus_settings = ::yoctopus_core::__private::NoSettings;
-        };
+        return no_settings(plugin);
     };
     let ident = &settings.ident;
     let plugin_name = &plugin.name;
@@ -36,21 +32,55 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
     let impl_header = quote_spanned! {ident.span()=>
         impl ::yoctopus_core::__private::PluginSettings for #ident
     };
+    // `do_not_recommend`: an error about a struct that is not settings should say how to make it
+    // settings, not list every plugin's settings struct (the bundled plugin's included).
     quote! {
         #[doc(hidden)]
         #[allow(non_camel_case_types)]
         pub type __yoctopus_settings = #ident;
 
+        #[diagnostic::do_not_recommend]
         #impl_header {
-            const PLUGIN: &'static str = #plugin_name;
-            const FIELDS: &'static [&'static str] = &[#(#names),*];
+            const PLUGIN: &'static ::core::primitive::str = #plugin_name;
+            const FIELDS: &'static [&'static ::core::primitive::str] = &[#(#names),*];
 
-            fn field(&self, name: &str) -> ::core::option::Option<::yoctopus_core::__private::serde_json::Value> {
+            fn field(&self, name: &::core::primitive::str) -> ::core::option::Option<::yoctopus_core::__private::serde_json::Value> {
                 match name {
                     #(#reads)*
                     _ => ::core::option::Option::None,
                 }
             }
         }
+    }
+}
+
+/// A plugin without settings still answers `module::__yoctopus_settings`, so that a requirement
+/// on it fails with one error that names the plugin: the alias projects `()` through a trait that
+/// `()` does not implement, rustc reports that with this message, and the failed projection is an
+/// error type that silences the follow-on errors (the missing field, the missing `PluginSettings`).
+/// The one implementation exists only so that rustc does not suggest adding one.
+fn no_settings(plugin: &Plugin) -> TokenStream {
+    let module = plugin.module.ident.unraw().to_string();
+    let message = format!("the `{module}` plugin declares no settings");
+    let label = format!("`{module}` has no `#[settings]` struct");
+    let note = format!(
+        "add a `#[settings]` struct to the `{module}` plugin, or require a setting of another plugin"
+    );
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #[diagnostic::on_unimplemented(message = #message, label = #label, note = #note)]
+        pub trait __yoctopus_no_settings {
+            type Settings;
+        }
+
+        #[diagnostic::do_not_recommend]
+        impl __yoctopus_no_settings for ::core::convert::Infallible {
+            type Settings = ::core::convert::Infallible;
+        }
+
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        pub type __yoctopus_settings = <() as __yoctopus_no_settings>::Settings;
     }
 }
