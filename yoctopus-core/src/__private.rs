@@ -7,9 +7,10 @@ pub use serde_json;
 pub use crate::connection::{PluginSettings, SettingsDef};
 pub use crate::extract::{first_some, Call, FromCall, Need};
 pub use crate::plugin::{BoxFuture, EndpointDef, Handler, MethodDef, PluginDef, Route};
-pub use crate::protocol::{ErrorBody, Outcome};
+pub use crate::protocol::{ErrorBody, FieldIndex, Outcome};
 pub use crate::validate::{
-    expect_object, take_field, FieldPath, RequestFormat, ValidationErrors, ValidatorOutcome,
+    deserialize_literal, expect_object, missing_field, next_field, take_field, Fast, FieldPath,
+    RequestFormat, ValidationErrors, ValidatorOutcome,
 };
 
 /// What a requirement without a comparison (`auth.authenticated`) tests: a `bool` setting.

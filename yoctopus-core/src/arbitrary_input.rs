@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::dispatch::{Dispatch, Router};
 use crate::transport::frame::{self, tests::client_frame};
 use crate::transport::{Incoming, MessageReader, ReadEnd};
-use crate::validate::validate;
+use crate::validate::{validate, Fast};
 
 #[crate::plugin]
 #[allow(
@@ -118,6 +118,39 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// An order whose every part is either valid or arbitrary: near misses of every kind.
+fn near_valid_order() -> impl Strategy<Value = Value> {
+    fn either(valid: Value) -> impl Strategy<Value = Value> {
+        prop_oneof![3 => Just(valid), 1 => arbitrary_json()]
+    }
+    let item = (either(json!("A-1")), either(json!(2)), either(json!(9.5)), either(json!(false)))
+        .prop_map(|(sku, quantity, price, gift)| json!({"sku": sku, "quantity": quantity, "price": price, "gift": gift}));
+    let customer = (either(json!("a@b.co")), either(json!("example.com")), either(json!("2024-02-29")), either(json!(42)))
+        .prop_map(|(email, site, born, age)| json!({"emailAddress": email, "site": site, "born": born, "age": age}));
+    (
+        prop_oneof![3 => customer, 1 => arbitrary_json()],
+        prop::collection::vec(item, 0..3),
+        either(json!("note")),
+        either(json!("open")),
+        either(json!("ref-1")),
+    )
+        .prop_map(|(customer, items, note, status, reference)| {
+            json!({"customer": customer, "items": items, "note": note, "status": status, "reference": reference})
+        })
+}
+
+/// Whether `value` holds a number written as a float whose value is whole (`2.0`).
+fn has_whole_float(value: &Value) -> bool {
+    match value {
+        Value::Number(number) => {
+            number.is_f64() && number.as_f64().is_some_and(|f| f.fract() == 0.0)
+        }
+        Value::Array(items) => items.iter().any(has_whole_float),
+        Value::Object(fields) => fields.values().any(has_whole_float),
+        _ => false,
+    }
+}
+
 /// An error reply must be a JSON object with `meta.status == "error"` and an `error`.
 fn assert_error_reply(reply: &str) {
     let reply: Value = serde_json::from_str(reply).expect("replies are JSON");
@@ -203,6 +236,17 @@ proptest! {
                 prop_assert!(endpoint == json!("shop:order") || endpoint == json!("purchase"));
                 prop_assert!(method == json!("create") || method == json!("read"));
             }
+        }
+    }
+
+    #[test]
+    fn the_fast_way_accepts_exactly_what_the_thorough_way_accepts(data in near_valid_order()) {
+        let fast = serde_json::from_str::<Fast<shop::Order>>(&data.to_string()).is_ok();
+        let thorough = validate::<shop::Order>(data.clone()).is_ok();
+        // The thorough way may accept more (a whole number written `2.0`), never less.
+        prop_assert!(!fast || thorough, "the fast way accepted what the thorough way refuses: {}", data);
+        if thorough && !fast {
+            prop_assert!(has_whole_float(&data), "only the thorough way accepted {}", data);
         }
     }
 

@@ -4,6 +4,7 @@
 //! and the plugin's own generated `match` finds the method. Aliases are the one lookup configured
 //! at run time, so they live in a small table beside the plugins.
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::ConfigError;
@@ -31,7 +32,7 @@ pub(crate) enum Dispatch {
     Call {
         handler: Handler,
         head: ReplyHead,
-        data: Value,
+        data: Box<RawValue>,
     },
 }
 
@@ -218,7 +219,7 @@ impl Router {
                 Ok(method) => Dispatch::Call {
                     handler: method.handler,
                     head,
-                    data,
+                    data: data.to_owned(),
                 },
                 Err(error) => Dispatch::Reply(head.render_error(&error)),
             },

@@ -12,21 +12,23 @@ use std::sync::Arc;
 
 use schemars::{Schema, SchemaGenerator};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::connection::{Connection, ConnectionId, PluginSettings, SettingsDef};
 use crate::error::PushError;
 use crate::protocol::{ErrorBody, Outcome, Push};
-use crate::validate::{validate, RequestFormat};
+use crate::validate::{validate, Fast, RequestFormat};
 
-/// One request on its way to a handler: the connection it came on and its `data`.
+/// One request on its way to a handler: the connection it came on and its `data`, still as the
+/// JSON text the client sent.
 pub struct Call {
     connection: Connection,
-    data: Value,
+    data: Box<RawValue>,
 }
 
 impl Call {
-    pub(crate) fn new(connection: Connection, data: Value) -> Self {
+    pub(crate) fn new(connection: Connection, data: Box<RawValue>) -> Self {
         Self { connection, data }
     }
 
@@ -35,9 +37,15 @@ impl Call {
         &self.connection
     }
 
-    /// Takes `data` out (leaving `null`).
+    /// Takes `data` out as JSON text (leaving `null`).
+    pub fn take_raw_data(&mut self) -> Box<RawValue> {
+        std::mem::replace(&mut self.data, RawValue::NULL.to_owned())
+    }
+
+    /// Takes `data` out as a JSON value (leaving `null`).
     pub fn take_data(&mut self) -> Value {
-        std::mem::take(&mut self.data)
+        // The text was parsed once already, as part of the request, so it is valid JSON.
+        serde_json::from_str(self.take_raw_data().get()).unwrap_or(Value::Null)
     }
 }
 
@@ -89,9 +97,16 @@ impl<T: RequestFormat> FromCall for T {
     const FORMAT: Option<fn() -> Value> = Some(T::describe);
     const SCHEMA: Option<fn(&mut SchemaGenerator) -> Schema> = Some(schema_of::<T>);
 
+    /// Reads `data` straight into `T` in one pass. Only when that fails is `data` parsed into a
+    /// tree and walked, to report every failing field with its path (or to accept what only the
+    /// walk accepts, such as a whole number written `2.0`).
     fn from_call(call: &mut Call) -> Result<Self, Outcome> {
-        validate(call.take_data())
-            .map_err(|errors| Outcome::Error(ErrorBody::List(errors.into_messages())))
+        let data = call.take_raw_data();
+        if let Ok(Fast(request)) = serde_json::from_str::<Fast<T>>(data.get()) {
+            return Ok(request);
+        }
+        let value = serde_json::from_str(data.get()).unwrap_or(Value::Null);
+        validate(value).map_err(|errors| Outcome::Error(ErrorBody::List(errors.into_messages())))
     }
 }
 

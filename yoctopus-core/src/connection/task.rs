@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -86,7 +86,7 @@ enum Waiting {
     Request {
         handler: Handler,
         head: ReplyHead,
-        data: Value,
+        data: Box<RawValue>,
     },
     Binary(Bytes),
 }

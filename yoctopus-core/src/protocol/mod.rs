@@ -14,4 +14,5 @@ pub(crate) use depth::exceeds_depth;
 pub use push::Push;
 pub(crate) use reply::ReplyHead;
 pub use reply::{ErrorBody, Outcome};
+pub use request::FieldIndex;
 pub(crate) use request::{parse_request, ParsedRequest};

@@ -2,9 +2,9 @@
 
 use std::borrow::Cow;
 
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use serde_json::Value;
 
 use super::{ErrorBody, ReplyHead};
 
@@ -16,7 +16,9 @@ pub(crate) enum ParsedRequest<'a> {
         head: ReplyHead,
         endpoint: Cow<'a, str>,
         method: Cow<'a, str>,
-        data: Value,
+        /// `data` as sent (`null` when absent), left as text so that the endpoint's format can
+        /// read it straight into its type.
+        data: &'a RawValue,
     },
     /// A frame that cannot be routed; `head` echoes what could be read of `meta`.
     Invalid { head: ReplyHead, error: ErrorBody },
@@ -25,21 +27,50 @@ pub(crate) enum ParsedRequest<'a> {
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow, default)]
-    meta: Option<&'a RawValue>,
-    #[serde(default)]
-    data: Value,
+    meta: Option<Meta<'a>>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    data: Option<&'a RawValue>,
 }
 
-/// `meta`'s fields as raw JSON. A field that is present is `Some` even when it is `null`, so
-/// `null` is echoed and named as the wrong type, not as missing.
-#[derive(Deserialize)]
+/// `meta`'s fields as raw JSON, read in the same pass as the envelope. A field that is present is
+/// `Some` even when it is `null`, so `null` is echoed and named as the wrong type, not as missing.
+#[derive(Default)]
 struct Meta<'a> {
-    #[serde(borrow, default, deserialize_with = "present")]
     id: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "present")]
     endpoint: Option<&'a RawValue>,
-    #[serde(borrow, default, deserialize_with = "present")]
     method: Option<&'a RawValue>,
+}
+
+/// Accepts only an object: a derived struct would also take an array.
+impl<'de: 'a, 'a> Deserialize<'de> for Meta<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MetaVisitor<'a>(std::marker::PhantomData<Meta<'a>>);
+        impl<'de: 'a, 'a> Visitor<'de> for MetaVisitor<'a> {
+            type Value = Meta<'a>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Meta<'a>, A::Error> {
+                let mut meta = Meta::default();
+                while let Some(key) =
+                    map.next_key_seed(FieldIndex(&["id", "endpoint", "method"]))?
+                {
+                    match key {
+                        Some(0) => meta.id = Some(map.next_value()?),
+                        Some(1) => meta.endpoint = Some(map.next_value()?),
+                        Some(2) => meta.method = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(meta)
+            }
+        }
+        deserializer.deserialize_map(MetaVisitor(std::marker::PhantomData))
+    }
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(
@@ -56,7 +87,7 @@ pub(crate) fn parse_request(text: &str) -> ParsedRequest<'_> {
     };
     // A struct also deserializes from a JSON array; the protocol wants an object.
     if !text.trim_start().starts_with('{') {
-        let reason = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        let reason = match serde_json::from_str::<IgnoredAny>(text) {
             Ok(_) => "expected a JSON object".to_owned(),
             Err(error) => error.to_string(),
         };
@@ -64,23 +95,18 @@ pub(crate) fn parse_request(text: &str) -> ParsedRequest<'_> {
     }
     let envelope: Envelope<'_> = match serde_json::from_str(text) {
         Ok(envelope) => envelope,
-        Err(error) => return invalid(ReplyHead::empty(), format!("invalid message: {error}")),
+        Err(error) => {
+            return invalid(
+                ReplyHead::empty(),
+                format!("invalid message: {}", explain(text, error)),
+            )
+        }
     };
     let Some(meta) = envelope.meta else {
         return invalid(
             ReplyHead::empty(),
             "invalid message: `meta` is missing".to_owned(),
         );
-    };
-    // As above: `Meta` would also accept an array, so look at the raw value's first byte.
-    let meta: Meta<'_> = match serde_json::from_str(meta.get()) {
-        Ok(fields) if meta.get().starts_with('{') => fields,
-        _ => {
-            return invalid(
-                ReplyHead::empty(),
-                "invalid message: `meta` must be an object".to_owned(),
-            )
-        }
     };
     let head = ReplyHead::new(meta.id, meta.endpoint, meta.method);
     let endpoint = match as_string(meta.endpoint) {
@@ -97,13 +123,63 @@ pub(crate) fn parse_request(text: &str) -> ParsedRequest<'_> {
         head,
         endpoint,
         method,
-        data: envelope.data,
+        data: envelope.data.unwrap_or(RawValue::NULL),
     }
 }
 
+/// Why a frame that is a JSON object failed to parse: a `meta` that is not an object gets its own
+/// words; anything else keeps the parser's.
+fn explain(text: &str, error: serde_json::Error) -> String {
+    #[derive(Deserialize)]
+    struct Loose<'a> {
+        #[serde(borrow)]
+        meta: Option<&'a RawValue>,
+    }
+    match serde_json::from_str::<Loose<'_>>(text) {
+        Ok(Loose { meta: Some(meta) }) if !meta.get().starts_with('{') => {
+            "`meta` must be an object".to_owned()
+        }
+        _ => error.to_string(),
+    }
+}
+
+/// A string field of `meta`, borrowed from the frame unless it has escapes.
 fn as_string(field: Option<&RawValue>) -> Result<Cow<'_, str>, &'static str> {
     let raw = field.ok_or("is missing")?;
-    serde_json::from_str::<Cow<'_, str>>(raw.get()).map_err(|_| "must be a string")
+    if let Ok(text) = serde_json::from_str::<&str>(raw.get()) {
+        return Ok(Cow::Borrowed(text));
+    }
+    serde_json::from_str::<String>(raw.get())
+        .map(Cow::Owned)
+        .map_err(|_| "must be a string")
+}
+
+/// Finds a key among `self.0` without copying it; `None` for an unknown key. Generated request
+/// formats read their fields with it.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldIndex(pub &'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for FieldIndex {
+    type Value = Option<usize>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Option<usize>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for FieldIndex {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|known| *known == key))
+    }
 }
 
 #[cfg(test)]
@@ -135,7 +211,7 @@ mod tests {
             (endpoint.as_ref(), method.as_ref()),
             ("greeter:hello", "read")
         );
-        assert_eq!(data, serde_json::json!({"name": "Al"}));
+        assert_eq!(data.get(), r#"{"name": "Al"}"#);
         assert_eq!(
             head.render_ok(b"{}"),
             br#"{"meta":{"id":17.50,"endpoint":"greeter:hello","method":"read","status":"ok"},"data":{}}"#

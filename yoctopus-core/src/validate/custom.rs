@@ -9,9 +9,16 @@ use super::{FieldPath, ValidationErrors};
 pub trait ValidatorOutcome {
     /// Records a failure for the field at `at` checked by `validator`; returns whether it passed.
     fn record(self, at: &FieldPath<'_>, validator: &str, errors: &mut ValidationErrors) -> bool;
+
+    /// Whether the value passed, for the fast way (which reports nothing).
+    fn passed(&self) -> bool;
 }
 
 impl ValidatorOutcome for bool {
+    fn passed(&self) -> bool {
+        *self
+    }
+
     fn record(self, at: &FieldPath<'_>, validator: &str, errors: &mut ValidationErrors) -> bool {
         if !self {
             errors.push(at, format_args!("rejected by `{validator}`"));
@@ -21,6 +28,10 @@ impl ValidatorOutcome for bool {
 }
 
 impl<E: std::fmt::Display> ValidatorOutcome for Result<(), E> {
+    fn passed(&self) -> bool {
+        self.is_ok()
+    }
+
     fn record(self, at: &FieldPath<'_>, _validator: &str, errors: &mut ValidationErrors) -> bool {
         match self {
             Ok(()) => true,

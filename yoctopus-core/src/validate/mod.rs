@@ -1,16 +1,19 @@
 //! Request formats: the checks that `#[derive(RequestFormat)]` and the built-in types run on `data`.
 //!
-//! A format converts a `serde_json::Value` into a typed request in one walk, recording every failing
-//! field with its path instead of stopping at the first, so a client sees all of its mistakes in one
-//! error response. Paths are built only when something fails: the walk allocates nothing for them on
-//! the success path.
+//! Every format reads `data` two ways. The fast way deserializes the JSON text straight into the
+//! type, checks included, and gives up at the first problem; it is what almost every request
+//! takes. When it gives up, the thorough way parses `data` into a `serde_json::Value` and walks it
+//! once, recording every failing field with its path, so a client sees all of its mistakes in one
+//! error response. The fast way must never accept what the thorough way rejects.
 
 mod custom;
+mod fast;
 mod path;
 mod primitives;
 mod text_formats;
 
 pub use custom::ValidatorOutcome;
+pub use fast::{deserialize_literal, missing_field, next_field, Fast};
 pub use path::FieldPath;
 pub use text_formats::{Email, Hostname, IsoDate};
 
@@ -46,6 +49,13 @@ pub trait RequestFormat: Sized + schemars::JsonSchema {
 
     /// The format in the original Yoctopus notation: `"string"`, `["a", "b"]`, `{"name": "string"}`.
     fn describe() -> Value;
+
+    /// Reads the value straight from JSON text, checks included, failing at the first problem
+    /// (the caller then takes the thorough way to report every problem). Never accepts what
+    /// [`from_json`](Self::from_json) rejects.
+    fn deserialize_fast<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error>;
 }
 
 /// Every failure found while checking a request, one message per failing field.

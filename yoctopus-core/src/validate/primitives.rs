@@ -2,7 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{FieldPath, RequestFormat, ValidationErrors};
+use serde::{Deserialize, Deserializer};
+
+use super::{Fast, FieldPath, RequestFormat, ValidationErrors};
 
 impl RequestFormat for String {
     const EXPECTED: &'static str = "string";
@@ -19,6 +21,10 @@ impl RequestFormat for String {
 
     fn describe() -> Value {
         Value::from("string")
+    }
+
+    fn deserialize_fast<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer)
     }
 }
 
@@ -37,6 +43,10 @@ impl RequestFormat for bool {
 
     fn describe() -> Value {
         Value::from("bool")
+    }
+
+    fn deserialize_fast<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        bool::deserialize(deserializer)
     }
 }
 
@@ -58,6 +68,10 @@ macro_rules! float_format {
 
             fn describe() -> Value {
                 Value::from("number")
+            }
+
+            fn deserialize_fast<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <$float>::deserialize(deserializer)
             }
         }
     )*};
@@ -96,6 +110,10 @@ macro_rules! integer_format {
 
             fn describe() -> Value {
                 Value::from("number")
+            }
+
+            fn deserialize_fast<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                <$int>::deserialize(deserializer)
             }
         }
     )*};
@@ -137,6 +155,11 @@ impl<T: RequestFormat> RequestFormat for Vec<T> {
     fn describe() -> Value {
         Value::from("array")
     }
+
+    fn deserialize_fast<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let items = Vec::<Fast<T>>::deserialize(deserializer)?;
+        Ok(items.into_iter().map(|Fast(item)| item).collect())
+    }
 }
 
 impl<T: RequestFormat> RequestFormat for Option<T> {
@@ -157,6 +180,10 @@ impl<T: RequestFormat> RequestFormat for Option<T> {
     fn describe() -> Value {
         T::describe()
     }
+
+    fn deserialize_fast<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Option::<Fast<T>>::deserialize(deserializer)?.map(|Fast(value)| value))
+    }
 }
 
 impl<T: RequestFormat> RequestFormat for Box<T> {
@@ -173,6 +200,10 @@ impl<T: RequestFormat> RequestFormat for Box<T> {
 
     fn describe() -> Value {
         T::describe()
+    }
+
+    fn deserialize_fast<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize_fast(deserializer).map(Box::new)
     }
 }
 
@@ -195,6 +226,10 @@ impl RequestFormat for Value {
     fn describe() -> Value {
         Value::from("any")
     }
+
+    fn deserialize_fast<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Value::deserialize(deserializer)
+    }
 }
 
 /// Any JSON object: the original's `'object'`.
@@ -207,6 +242,10 @@ impl RequestFormat for Map<String, Value> {
 
     fn describe() -> Value {
         Value::from("object")
+    }
+
+    fn deserialize_fast<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Map::deserialize(deserializer)
     }
 }
 

@@ -11,7 +11,8 @@ use std::fmt;
 use std::ops::Deref;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-use serde::Serialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use super::{FieldPath, RequestFormat, ValidationErrors};
@@ -84,6 +85,15 @@ macro_rules! checked_string {
 
             fn describe() -> Value {
                 Value::from($format)
+            }
+
+            fn deserialize_fast<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                if $check(&text) {
+                    Ok(Self(text))
+                } else {
+                    Err(D::Error::custom(concat!("expected ", $expected)))
+                }
             }
         }
 

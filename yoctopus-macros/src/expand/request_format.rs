@@ -5,7 +5,7 @@
 //! types); enums of unit variants become unions of literal strings.
 
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields};
@@ -48,9 +48,9 @@ fn render(input: &DeriveInput) -> syn::Result<TokenStream> {
         None => None,
     };
     let ident = &input.ident;
-    let (validator, expected, describe, schema) = match &input.data {
+    let (validator, expected, describe, schema, fast) = match &input.data {
         Data::Struct(data) => match &data.fields {
-            Fields::Named(fields) => object(fields, style.as_deref())?,
+            Fields::Named(fields) => object(ident, fields, style.as_deref())?,
             Fields::Unnamed(fields) => return Err(syn::Error::new_spanned(fields, NAMED_FIELDS)),
             Fields::Unit => return Err(syn::Error::new(ident.span(), NAMED_FIELDS)),
         },
@@ -81,6 +81,12 @@ fn render(input: &DeriveInput) -> syn::Result<TokenStream> {
             fn describe() -> ::yoctopus_core::__private::serde_json::Value {
                 #describe
             }
+
+            fn deserialize_fast<'de, D: ::yoctopus_core::__private::serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                #fast
+            }
         }
 
         impl ::yoctopus_core::__private::schemars::JsonSchema for #ident {
@@ -103,15 +109,20 @@ fn render(input: &DeriveInput) -> syn::Result<TokenStream> {
 
 const NAMED_FIELDS: &str = "a request format struct needs named fields, e.g. `struct Hello { name: String }`; its fields are the request's keys";
 
-/// The validator's body, `EXPECTED`, the description and the schema.
-type Parts = (TokenStream, String, TokenStream, TokenStream);
+/// The validator's body, `EXPECTED`, the description, the schema and the fast reader's body.
+type Parts = (TokenStream, String, TokenStream, TokenStream, TokenStream);
 
-fn object(fields: &syn::FieldsNamed, style: Option<&str>) -> syn::Result<Parts> {
+fn object(
+    ident: &syn::Ident,
+    fields: &syn::FieldsNamed,
+    style: Option<&str>,
+) -> syn::Result<Parts> {
     let mut errors = Errors::default();
     let mut reads = Vec::new();
     let mut keys = Vec::new();
     let mut idents = Vec::new();
     let mut types = Vec::new();
+    let mut fast_checks = Vec::new();
     for field in &fields.named {
         let args = match FormatArgs::parse(&field.attrs, FORMAT_FIELD_KEYS) {
             Ok(args) => args,
@@ -142,6 +153,16 @@ fn object(fields: &syn::FieldsNamed, style: Option<&str>) -> syn::Result<Parts> 
                 ::yoctopus_core::__private::ValidatorOutcome::record(#validator(value), &at.key(#key), #name, errors)
             };
             read = quote! { #read.filter(|value| #check) };
+            // Spanned at the validator like the check above, so that a validator of the wrong
+            // type gives one error (rustc merges identical ones), not one per reading.
+            let local = syn::Ident::new(&format!("__field_{}", ident.unraw()), validator.span());
+            fast_checks.push(quote_spanned! {validator.span()=>
+                if !::yoctopus_core::__private::ValidatorOutcome::passed(&#validator(&#local)) {
+                    return ::core::result::Result::Err(
+                        <A::Error as ::yoctopus_core::__private::serde::de::Error>::custom(::core::concat!("rejected by `", #name, "`")),
+                    );
+                }
+            });
         }
         reads.push(read);
         keys.push(key);
@@ -173,7 +194,59 @@ fn object(fields: &syn::FieldsNamed, style: Option<&str>) -> syn::Result<Parts> 
             )),*
         ])
     };
-    Ok((validator, "object".to_owned(), describe, schema))
+    let locals: Vec<syn::Ident> = idents
+        .iter()
+        .map(|ident| format_ident!("__field_{}", ident.unraw()))
+        .collect();
+    let indices = 0..locals.len();
+    // Through a function bounded by `RequestFormat` at the field's type, so that a type that is
+    // not a request format fails the same obligation as in the validator, and is reported once.
+    let next_values = types.iter().map(|ty| {
+        quote! { ::yoctopus_core::__private::next_field::<#ty, A>(&mut map)? }
+    });
+    let fast = quote! {
+        struct __YoctopusVisitor;
+        impl<'de> ::yoctopus_core::__private::serde::de::Visitor<'de> for __YoctopusVisitor {
+            type Value = #ident;
+
+            fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: ::yoctopus_core::__private::serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> ::core::result::Result<#ident, A::Error> {
+                #(let _ = ::yoctopus_core::__private::take_field::<#types>;)*
+                #(let mut #locals: ::core::option::Option<#types> = ::core::option::Option::None;)*
+                while let ::core::option::Option::Some(key) =
+                    map.next_key_seed(::yoctopus_core::__private::FieldIndex(&[#(#keys),*]))?
+                {
+                    match key {
+                        #(::core::option::Option::Some(#indices) => {
+                            if #locals.is_some() {
+                                return ::core::result::Result::Err(
+                                    <A::Error as ::yoctopus_core::__private::serde::de::Error>::duplicate_field(#keys),
+                                );
+                            }
+                            #locals = ::core::option::Option::Some(#next_values);
+                        })*
+                        _ => {
+                            map.next_value::<::yoctopus_core::__private::serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                #(let #locals = match #locals {
+                    ::core::option::Option::Some(value) => value,
+                    ::core::option::Option::None => ::yoctopus_core::__private::missing_field::<#types, A::Error>(#keys)?,
+                };)*
+                #(#fast_checks)*
+                ::core::result::Result::Ok(#ident { #(#idents: #locals),* })
+            }
+        }
+        deserializer.deserialize_map(__YoctopusVisitor)
+    };
+    Ok((validator, "object".to_owned(), describe, schema, fast))
 }
 
 fn union(ident: &syn::Ident, data: &syn::DataEnum, style: &str) -> syn::Result<Parts> {
@@ -236,7 +309,16 @@ fn union(ident: &syn::Ident, data: &syn::DataEnum, style: &str) -> syn::Result<P
     let schema = quote! {
         ::yoctopus_core::__private::enum_schema(&[#(#values),*])
     };
-    Ok((validator, expected, describe, schema))
+    let indices = 0..variants.len();
+    let fast = quote! {
+        match ::yoctopus_core::__private::deserialize_literal(deserializer, &[#(#values),*])? {
+            #(#indices => ::core::result::Result::Ok(Self::#variants),)*
+            _ => ::core::result::Result::Err(
+                <D::Error as ::yoctopus_core::__private::serde::de::Error>::custom("not one of the literals"),
+            ),
+        }
+    };
+    Ok((validator, expected, describe, schema, fast))
 }
 
 #[cfg(test)]
