@@ -5,6 +5,7 @@
 //! connection's writer drains, so no caller ever writes to the socket directly.
 
 mod settings;
+mod signal;
 pub(crate) mod task;
 
 pub(crate) use settings::{downcast, SettingsRegistry, SettingsStore};
@@ -17,12 +18,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use serde_json::Value;
-use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::sync::mpsc;
 
 use crate::error::{PushError, SettingsError};
 use crate::protocol::Push;
 use crate::server::Runtime;
-use crate::transport::{close_code, Outbound, UrgentClose};
+use crate::transport::{close_code, Outbound};
+use signal::{Places, Signal};
 
 /// Identifies a connection for as long as the server runs; never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -71,9 +73,11 @@ pub(crate) struct ConnectionShared {
     outbound: mpsc::Sender<Outbound>,
     runtime: Arc<Runtime>,
     lost_pings: AtomicU32,
-    terminate: Notify,
-    urgent_close: UrgentClose,
-    in_flight: Semaphore,
+    /// Raised to drop the connection at once.
+    terminate: Signal,
+    /// Raised with a close code to close ahead of the outbound queue.
+    urgent_close: Signal,
+    in_flight: Places,
 }
 
 impl Connection {
@@ -84,7 +88,7 @@ impl Connection {
         runtime: Arc<Runtime>,
     ) -> Self {
         let settings = Mutex::new(runtime.settings().new_store());
-        let in_flight = Semaphore::new(runtime.config().max_in_flight);
+        let in_flight = Places::new(runtime.config().max_in_flight);
         Self {
             shared: Arc::new(ConnectionShared {
                 id,
@@ -93,8 +97,8 @@ impl Connection {
                 outbound,
                 runtime,
                 lost_pings: AtomicU32::new(0),
-                terminate: Notify::new(),
-                urgent_close: UrgentClose::default(),
+                terminate: Signal::default(),
+                urgent_close: Signal::default(),
                 in_flight,
             }),
         }
@@ -190,7 +194,7 @@ impl Connection {
     /// Closes ahead of the queue: the writer sends this close frame next, and the connection is
     /// dropped if that has not happened within the close handshake timeout.
     pub(crate) fn close_urgently(&self, code: u16) {
-        if self.shared.urgent_close.request(code) {
+        if self.shared.urgent_close.raise(code) {
             let connection = self.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(task::CLOSE_HANDSHAKE_TIMEOUT).await;
@@ -199,28 +203,23 @@ impl Connection {
         }
     }
 
-    pub(crate) fn urgent_close(&self) -> &UrgentClose {
-        &self.shared.urgent_close
+    /// Completes with the close code once an urgent close is asked for.
+    pub(crate) async fn urgent_close(&self) -> u16 {
+        self.shared.urgent_close.raised().await
     }
 
-    /// Waits for one of this connection's `max_in_flight` places, and counts the request as
-    /// running on the server until the guard is dropped.
-    pub(crate) async fn start_request(&self) -> RequestGuard {
-        let permit = self
-            .shared
-            .in_flight
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
-        permit.forget();
-        self.request_guard()
+    /// Completes when one of this connection's `max_in_flight` places is free.
+    pub(crate) async fn place_free(&self) {
+        self.shared.in_flight.free().await;
     }
 
-    /// Takes one of this connection's `max_in_flight` places if one is free.
+    /// Takes one of this connection's `max_in_flight` places if one is free, and counts the
+    /// request as running on the server until the guard is dropped.
     pub(crate) fn try_start_request(&self) -> Option<RequestGuard> {
-        let permit = self.shared.in_flight.try_acquire().ok()?;
-        permit.forget();
-        Some(self.request_guard())
+        self.shared
+            .in_flight
+            .try_take()
+            .then(|| self.request_guard())
     }
 
     fn request_guard(&self) -> RequestGuard {
@@ -270,11 +269,11 @@ impl Connection {
 
     /// Drops the connection without a close handshake (the client stopped answering).
     pub(crate) fn terminate(&self) {
-        self.shared.terminate.notify_one();
+        self.shared.terminate.raise(1);
     }
 
     pub(crate) async fn terminated(&self) {
-        self.shared.terminate.notified().await;
+        self.shared.terminate.raised().await;
     }
 
     pub(crate) fn runtime(&self) -> &Arc<Runtime> {
@@ -320,7 +319,7 @@ pub(crate) struct RequestGuard {
 
 impl Drop for RequestGuard {
     fn drop(&mut self) {
-        self.connection.shared.in_flight.add_permits(1);
+        self.connection.shared.in_flight.give_back();
     }
 }
 

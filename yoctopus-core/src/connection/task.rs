@@ -125,16 +125,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             let reading = self.waiting.is_none() && self.in_order.is_none();
             tokio::select! {
                 biased;
-                code = self.connection.urgent_close().requested() => {
+                code = self.connection.urgent_close() => {
                     self.batch.push(Outbound::Close { code, reason: "" });
                 }
                 outbound = self.queued.recv() => match outbound {
                     Some(outbound) => self.batch.push(outbound),
                     None => return,
                 },
-                guard = self.connection.start_request(), if self.waiting.is_some() => {
-                    if let Some(waiting) = self.waiting.take() {
-                        self.start(waiting, guard);
+                () = self.connection.place_free(), if self.waiting.is_some() => {
+                    // Taken at once, so the place found free is still free.
+                    if let Some(guard) = self.connection.try_start_request() {
+                        if let Some(waiting) = self.waiting.take() {
+                            self.start(waiting, guard);
+                        }
                     }
                     if !self.handle_buffered() {
                         return;
@@ -267,10 +270,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 data,
             } => {
                 let call = Call::new(connection.clone(), data);
-                if let Some(outcome) = run_handler(connection, handler(call), head.clone(), guard) {
+                if let Some((outcome, head)) = run_handler(connection, handler(call), head, guard) {
                     // Pushes the handler made are queued; they go out before its reply.
                     self.take_queued();
-                    self.batch.push_text(&head.render(&outcome));
+                    match &outcome {
+                        Outcome::Data(data) => self.batch.push_text_parts(&head.ok_parts(data)),
+                        Outcome::Error(_) => self.batch.push_text(&head.render(&outcome)),
+                    }
                 }
             }
             Waiting::Binary(bytes) => {
@@ -338,8 +344,8 @@ async fn finish_in_order(in_order: &mut Option<BoxFuture<()>>) {
     }
 }
 
-/// Runs a handler at once, in the connection's task, and returns its outcome when it finishes on
-/// this first poll (most do). A handler that has to wait moves to a task of its own and sends its
+/// Runs a handler at once, in the connection's task, and returns its outcome (with the reply head
+/// back) when it finishes on this first poll (most do). A handler that has to wait moves to a task of its own and sends its
 /// reply through the outbound queue.
 ///
 /// The first poll uses a waker that does nothing. That is sound: a handler that is not finished
@@ -349,10 +355,10 @@ fn run_handler(
     mut handler: BoxFuture<Outcome>,
     head: ReplyHead,
     in_flight: RequestGuard,
-) -> Option<Outcome> {
+) -> Option<(Outcome, ReplyHead)> {
     let mut context = Context::from_waker(futures_util::task::noop_waker_ref());
     match std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(&mut context))) {
-        Ok(Poll::Ready(outcome)) => Some(outcome),
+        Ok(Poll::Ready(outcome)) => Some((outcome, head)),
         Ok(Poll::Pending) => {
             let connection = connection.clone();
             tokio::spawn(
@@ -370,7 +376,7 @@ fn run_handler(
         }
         Err(panic) => {
             report_panic(connection, &*panic);
-            Some(Outcome::internal_error())
+            Some((Outcome::internal_error(), head))
         }
     }
 }

@@ -43,6 +43,12 @@ impl ReplyHead {
         Self { bytes }
     }
 
+    /// The pieces of `{"meta":{...,"status":"ok"},"data":<data>}`, for writing it without
+    /// joining them first.
+    pub(crate) fn ok_parts<'a>(&'a self, data: &'a [u8]) -> [&'a [u8]; 4] {
+        [&self.bytes, b"\"ok\"},\"data\":", data, b"}"]
+    }
+
     /// `{"meta":{...,"status":"ok"},"data":<data>}`; `data` must be one JSON value.
     pub(crate) fn render_ok(mut self, data: &[u8]) -> Vec<u8> {
         self.bytes.reserve(data.len() + 16);

@@ -15,10 +15,7 @@ pub use message::Message;
 pub(crate) use message::{Incoming, MessageReader};
 pub(crate) use writer::Batch;
 
-use std::sync::atomic::{AtomicU16, Ordering};
-
 use bytes::Bytes;
-use tokio::sync::Notify;
 
 /// Close codes of RFC 6455 that Yoctopus sends.
 pub(crate) mod close_code {
@@ -49,39 +46,6 @@ pub(crate) enum Outbound {
     Ping,
     /// A close frame; nothing is written after it.
     Close { code: u16, reason: &'static str },
-}
-
-/// A close that goes ahead of the outbound queue (the client stopped reading, so what is queued
-/// may never be written).
-#[derive(Debug, Default)]
-pub(crate) struct UrgentClose {
-    code: AtomicU16,
-    wake: Notify,
-}
-
-impl UrgentClose {
-    /// Asks for a close with `code`; returns whether this was the first request.
-    pub(crate) fn request(&self, code: u16) -> bool {
-        let first = self
-            .code
-            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok();
-        if first {
-            self.wake.notify_one();
-        }
-        first
-    }
-
-    /// Completes with the close code once a close is requested.
-    pub(crate) async fn requested(&self) -> u16 {
-        loop {
-            let code = self.code.load(Ordering::Acquire);
-            if code != 0 {
-                return code;
-            }
-            self.wake.notified().await;
-        }
-    }
 }
 
 /// How reading ended.

@@ -1,15 +1,21 @@
 //! Outgoing frames, gathered into one buffer so that everything ready goes out in one write.
 //!
 //! Replies to pipelined requests, a burst of pushes and control frames leave together in one
-//! system call. A close frame is the last thing a batch takes.
+//! system call. A reply is written into the batch in pieces (its `meta` head, then its data), so it
+//! is never joined in a buffer of its own first. A close frame is the last thing a batch takes.
 
-use fastwebsockets::{Frame, OpCode, Payload};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::Outbound;
 
 /// A batch stops taking frames at this size; larger frames go out on their own.
 const BATCH_BYTES: usize = 64 * 1024;
+
+const TEXT: u8 = 0x1;
+const BINARY: u8 = 0x2;
+const CLOSE: u8 = 0x8;
+const PING: u8 = 0x9;
+const PONG: u8 = 0xA;
 
 /// Frames waiting to be written together.
 #[derive(Debug, Default)]
@@ -22,30 +28,46 @@ impl Batch {
     /// Adds a frame; anything after a close frame is dropped, as RFC 6455 requires.
     pub(crate) fn push(&mut self, outbound: Outbound) {
         match outbound {
-            Outbound::Text(text) => self.push_frame(OpCode::Text, &text),
-            Outbound::Binary(bytes) => self.push_frame(OpCode::Binary, &bytes),
-            Outbound::Pong(payload) => self.push_frame(OpCode::Pong, &payload),
-            Outbound::Ping => self.push_frame(OpCode::Ping, &[]),
+            Outbound::Text(text) => self.push_frame(TEXT, &[&text]),
+            Outbound::Binary(bytes) => self.push_frame(BINARY, &[&bytes]),
+            Outbound::Pong(payload) => self.push_frame(PONG, &[&payload]),
+            Outbound::Ping => self.push_frame(PING, &[]),
             Outbound::Close { code, reason } => {
-                if !self.closing {
-                    append(&mut Frame::close(code, reason.as_bytes()), &mut self.bytes);
-                    self.closing = true;
-                }
+                self.push_frame(CLOSE, &[&code.to_be_bytes(), reason.as_bytes()]);
+                self.closing = true;
             }
         }
     }
 
     /// Adds a text frame.
     pub(crate) fn push_text(&mut self, text: &[u8]) {
-        self.push_frame(OpCode::Text, text);
+        self.push_frame(TEXT, &[text]);
     }
 
-    fn push_frame(&mut self, opcode: OpCode, payload: &[u8]) {
-        if !self.closing {
-            append(
-                &mut Frame::new(true, opcode, None, Payload::Borrowed(payload)),
-                &mut self.bytes,
-            );
+    /// Adds a text frame whose payload is `parts` in order.
+    pub(crate) fn push_text_parts(&mut self, parts: &[&[u8]]) {
+        self.push_frame(TEXT, parts);
+    }
+
+    /// Appends a final, unmasked frame (RFC 6455 section 5.2): a header, then the payload.
+    fn push_frame(&mut self, opcode: u8, payload: &[&[u8]]) {
+        if self.closing {
+            return;
+        }
+        let length: usize = payload.iter().map(|part| part.len()).sum();
+        self.bytes.reserve(10 + length);
+        self.bytes.push(0x80 | opcode);
+        if let Ok(short @ 0..=125) = u8::try_from(length) {
+            self.bytes.push(short);
+        } else if let Ok(medium) = u16::try_from(length) {
+            self.bytes.push(126);
+            self.bytes.extend_from_slice(&medium.to_be_bytes());
+        } else {
+            self.bytes.push(127);
+            self.bytes.extend_from_slice(&(length as u64).to_be_bytes());
+        }
+        for part in payload {
+            self.bytes.extend_from_slice(part);
         }
     }
 
@@ -78,20 +100,18 @@ impl Batch {
     }
 }
 
-fn append(frame: &mut Frame<'_>, bytes: &mut Vec<u8>) {
-    let mut head = [0; 16];
-    let head_length = frame.fmt_head(&mut head);
-    bytes.reserve(head_length + frame.payload.len());
-    bytes.extend_from_slice(&head[..head_length]);
-    bytes.extend_from_slice(&frame.payload);
-}
-
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
 
     use super::Batch;
     use crate::transport::Outbound;
+
+    async fn written(batch: &mut Batch) -> Vec<u8> {
+        let mut written = Vec::new();
+        batch.write_to(&mut written).await.unwrap();
+        written
+    }
 
     #[tokio::test]
     async fn frames_are_written_in_order_and_nothing_follows_a_close() {
@@ -104,19 +124,32 @@ mod tests {
         });
         batch.push(Outbound::Text(Bytes::from_static(b"late")));
         assert!(batch.is_closing() && batch.is_full());
-        let mut written = Vec::new();
-        batch.write_to(&mut written).await.unwrap();
-        assert_eq!(written, [0x81, 2, b'h', b'i', 0x89, 0, 0x88, 2, 0x03, 0xE9]);
+        assert_eq!(
+            written(&mut batch).await,
+            [0x81, 2, b'h', b'i', 0x89, 0, 0x88, 2, 0x03, 0xE9]
+        );
         assert!(batch.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_payload_in_parts_is_one_frame() {
+        let mut batch = Batch::default();
+        batch.push_text_parts(&[b"{\"a\":", b"1", b"}"]);
+        assert_eq!(written(&mut batch).await, b"\x81\x07{\"a\":1}");
     }
 
     #[tokio::test]
     async fn long_payloads_get_extended_lengths() {
         let mut batch = Batch::default();
         batch.push(Outbound::Binary(Bytes::from(vec![7; 300])));
-        let mut written = Vec::new();
-        batch.write_to(&mut written).await.unwrap();
-        assert_eq!(&written[..4], [0x82, 126, 0x01, 0x2C]);
-        assert_eq!(written.len(), 4 + 300);
+        let bytes = written(&mut batch).await;
+        assert_eq!(
+            (&bytes[..4], bytes.len()),
+            (&[0x82, 126, 0x01, 0x2C][..], 4 + 300)
+        );
+        batch.push(Outbound::Binary(Bytes::from(vec![7; 70_000])));
+        let bytes = written(&mut batch).await;
+        assert_eq!(&bytes[..10], [0x82, 127, 0, 0, 0, 0, 0, 0x01, 0x11, 0x70]);
+        assert_eq!(bytes.len(), 10 + 70_000);
     }
 }
