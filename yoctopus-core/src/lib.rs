@@ -43,7 +43,11 @@
 //! | request formats with per-field errors | [`RequestFormat`](derive@RequestFormat), [`Email`], [`Hostname`], [`IsoDate`] |
 //! | handler arguments by type | [`Connection`], [`ConnectionSettings`], [`ConnectionId`], [`Notify`], [`State`] |
 //! | settings changed with the response | [`Reply`] |
-//! | server options, origins, pings, limits, shutdown | [`ServerBuilder`], [`Server`] |
+//! | the bundled `yoctopus` plugin (`yoctopus:label`) | [`yoctopus`] |
+//! | server options, origins, pings, limits, shutdown, options from the environment | [`ServerBuilder`], [`Server`] |
+//! | `wss://` with optional client certificates | [`TlsConfig`] |
+//! | binary messages; a plain WebSocket server on the same connection layer | [`ServerBuilder::binary_handler`], [`ServerBuilder::message_handler`], [`Message`] |
+//! | the API description and its JSON Schema | [`Server::api`], [`Server::api_schema`] |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -17,6 +17,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use super::Runtime;
 use crate::connection::task;
@@ -24,21 +25,25 @@ use crate::connection::task;
 /// Serves one accepted TCP connection: TLS first when configured, then HTTP until it upgrades.
 pub(crate) async fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, runtime: Arc<Runtime>) {
     let _ = stream.set_nodelay(true);
-    let handshake_timeout = runtime.config().handshake_timeout;
+    // One deadline for the TLS handshake and the HTTP upgrade together.
+    let deadline = Instant::now() + runtime.config().handshake_timeout;
     match runtime.tls() {
-        None => serve_http(stream, remote_addr, runtime, false).await,
-        Some(acceptor) => match tokio::time::timeout(handshake_timeout, acceptor.accept(stream))
-            .await
-        {
-            Ok(Ok(stream)) => serve_http(stream, remote_addr, runtime, true).await,
+        None => serve_http(stream, remote_addr, runtime, false, deadline).await,
+        Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
+            Ok(Ok(stream)) => serve_http(stream, remote_addr, runtime, true, deadline).await,
             Ok(Err(error)) => tracing::debug!(%error, peer = %remote_addr, "TLS handshake failed"),
             Err(_) => tracing::debug!(peer = %remote_addr, "TLS handshake timed out"),
         },
     }
 }
 
-async fn serve_http<S>(stream: S, remote_addr: SocketAddr, runtime: Arc<Runtime>, secure: bool)
-where
+async fn serve_http<S>(
+    stream: S,
+    remote_addr: SocketAddr,
+    runtime: Arc<Runtime>,
+    secure: bool,
+    deadline: Instant,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let limits = runtime.config().clone();
@@ -51,7 +56,7 @@ where
         .header_read_timeout(limits.header_read_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
-    match tokio::time::timeout(limits.handshake_timeout, connection).await {
+    match tokio::time::timeout_at(deadline, connection).await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => {
             tracing::debug!(%error, peer = %remote_addr, "HTTP connection ended with an error")
