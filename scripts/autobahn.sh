@@ -10,9 +10,11 @@ cd "$(dirname "$0")/.."
 port="${AUTOBAHN_PORT:-9001}"
 reports="target/autobahn"
 
-if ! command -v kosoku >/dev/null 2>&1; then
+if ! python3 -c 'import kosoku' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check 'kosoku==0.1.0'
 fi
+# Called through python3 rather than the `kosoku` script, which a pyenv install may not have on PATH.
+kosoku() { python3 -c 'import sys; from kosoku._cli import main; sys.exit(main())' "$@"; }
 
 cargo build --release --example autobahn_echo
 PORT="$port" RUST_LOG=warn target/release/examples/autobahn_echo &
