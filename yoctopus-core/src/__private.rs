@@ -5,8 +5,8 @@ pub use serde;
 pub use serde_json;
 
 pub use crate::connection::{PluginSettings, SettingsDef};
-pub use crate::extract::{first_some, Call, FromCall, Need};
-pub use crate::plugin::{BoxFuture, EndpointDef, Handler, MethodDef, PluginDef, Route};
+pub use crate::extract::{first_some, Call, FromCall, Need, RequestData};
+pub use crate::plugin::{BoxFuture, EndpointDef, Handler, MethodDef, PluginDef, ReadData, Route};
 pub use crate::protocol::{ErrorBody, FieldIndex, Outcome};
 pub use crate::validate::{
     deserialize_literal, expect_object, missing_field, next_field, take_field, Fast, FieldPath,

@@ -11,6 +11,8 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use crate::dispatch::{Dispatch, Router};
+use crate::extract::FromCall;
+use crate::protocol::{parse_in_one_pass, parse_request, OnePassData, ParsedRequest};
 use crate::transport::frame::{self, tests::client_frame};
 use crate::transport::{Incoming, MessageReader, ReadEnd};
 use crate::validate::{validate, Fast};
@@ -247,6 +249,41 @@ proptest! {
         prop_assert!(!fast || thorough, "the fast way accepted what the thorough way refuses: {}", data);
         if thorough && !fast {
             prop_assert!(has_whole_float(&data), "only the thorough way accepted {}", data);
+        }
+    }
+
+    #[test]
+    fn the_one_pass_reading_agrees_with_the_thorough_one(
+        id in arbitrary_json(),
+        endpoint in prop_oneof![Just(json!("shop:order")), arbitrary_json()],
+        method in prop_oneof![Just(json!("create")), arbitrary_json()],
+        data in prop_oneof![near_valid_order(), arbitrary_json()],
+        data_first in any::<bool>(),
+        extra in prop_oneof![Just(String::new()), Just(r#","x":[1,{"y":null}]"#.to_owned()), Just(",".to_owned()), Just(r#","meta":1"#.to_owned())],
+    ) {
+        let meta = json!({"id": id, "endpoint": endpoint, "method": method});
+        let text = if data_first {
+            format!(r#"{{"data":{data},"meta":{meta}{extra}}}"#)
+        } else {
+            format!(r#"{{"meta":{meta},"data":{data}{extra}}}"#)
+        };
+        let one_pass = parse_in_one_pass(&text, |endpoint, method| {
+            let order_create = endpoint == "shop:order" && method == "create";
+            <shop::Order as FromCall>::READ.filter(|_| order_create)
+        });
+        if let Some(fast) = one_pass {
+            let ParsedRequest::Request { head, endpoint, method, data: raw } = parse_request(&text) else {
+                panic!("the one-pass reading accepted what the thorough one refuses: {text}");
+            };
+            prop_assert_eq!(fast.head.render_ok(b"0"), head.render_ok(b"0"));
+            prop_assert_eq!((fast.endpoint, fast.method), (endpoint, method));
+            match fast.data {
+                OnePassData::Text(text) => prop_assert_eq!(text.get(), raw.get()),
+                OnePassData::Read(request) => {
+                    prop_assert!(request.downcast::<shop::Order>().is_ok());
+                    prop_assert!(serde_json::from_str::<Fast<shop::Order>>(raw.get()).is_ok());
+                }
+            }
         }
     }
 

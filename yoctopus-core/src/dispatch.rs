@@ -4,13 +4,16 @@
 //! and the plugin's own generated `match` finds the method. Aliases are the one lookup configured
 //! at run time, so they live in a small table beside the plugins.
 
-use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::ConfigError;
 use crate::extract::Need;
+use crate::extract::RequestData;
 use crate::plugin::{Handler, MethodDef, Plugin, PluginDef, Route};
-use crate::protocol::{exceeds_depth, parse_request, ErrorBody, ParsedRequest, ReplyHead};
+use crate::protocol::{
+    exceeds_depth, parse_in_one_pass, parse_request, ErrorBody, OnePassData, ParsedRequest,
+    ReplyHead,
+};
 
 /// The plugins of a server and their aliases.
 pub(crate) struct Router {
@@ -32,7 +35,7 @@ pub(crate) enum Dispatch {
     Call {
         handler: Handler,
         head: ReplyHead,
-        data: Box<RawValue>,
+        data: RequestData,
     },
 }
 
@@ -208,6 +211,24 @@ impl Router {
             ));
             return Dispatch::Reply(ReplyHead::empty().render_error(&error));
         }
+        let read_for = |endpoint: &str, method: &str| {
+            self.resolve(endpoint, method)
+                .ok()
+                .and_then(|method| method.read)
+        };
+        if let Some(request) = parse_in_one_pass(text, read_for) {
+            return match self.resolve(&request.endpoint, &request.method) {
+                Ok(method) => Dispatch::Call {
+                    handler: method.handler,
+                    head: request.head,
+                    data: match request.data {
+                        OnePassData::Read(read) => RequestData::Read(read),
+                        OnePassData::Text(raw) => RequestData::Text(raw.to_owned()),
+                    },
+                },
+                Err(error) => Dispatch::Reply(request.head.render_error(&error)),
+            };
+        }
         match parse_request(text) {
             ParsedRequest::Invalid { head, error } => Dispatch::Reply(head.render_error(&error)),
             ParsedRequest::Request {
@@ -219,7 +240,7 @@ impl Router {
                 Ok(method) => Dispatch::Call {
                     handler: method.handler,
                     head,
-                    data: data.to_owned(),
+                    data: RequestData::Text(data.to_owned()),
                 },
                 Err(error) => Dispatch::Reply(head.render_error(&error)),
             },

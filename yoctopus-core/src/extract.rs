@@ -17,18 +17,27 @@ use serde_json::Value;
 
 use crate::connection::{Connection, ConnectionId, PluginSettings, SettingsDef};
 use crate::error::PushError;
+use crate::plugin::ReadData;
 use crate::protocol::{ErrorBody, Outcome, Push};
 use crate::validate::{validate, Fast, RequestFormat};
 
-/// One request on its way to a handler: the connection it came on and its `data`, still as the
-/// JSON text the client sent.
+/// One request on its way to a handler: the connection it came on and its `data`.
 pub struct Call {
     connection: Connection,
-    data: Box<RawValue>,
+    data: RequestData,
+}
+
+/// A request's `data`: already read into the endpoint's request type (when `data` followed `meta`
+/// and fitted the format), or still the JSON text the client sent.
+pub enum RequestData {
+    /// The request, read while the envelope was read.
+    Read(Box<dyn Any + Send>),
+    /// `data` as sent.
+    Text(Box<RawValue>),
 }
 
 impl Call {
-    pub(crate) fn new(connection: Connection, data: Box<RawValue>) -> Self {
+    pub(crate) fn new(connection: Connection, data: RequestData) -> Self {
         Self { connection, data }
     }
 
@@ -37,15 +46,9 @@ impl Call {
         &self.connection
     }
 
-    /// Takes `data` out as JSON text (leaving `null`).
-    pub fn take_raw_data(&mut self) -> Box<RawValue> {
-        std::mem::replace(&mut self.data, RawValue::NULL.to_owned())
-    }
-
-    /// Takes `data` out as a JSON value (leaving `null`).
-    pub fn take_data(&mut self) -> Value {
-        // The text was parsed once already, as part of the request, so it is valid JSON.
-        serde_json::from_str(self.take_raw_data().get()).unwrap_or(Value::Null)
+    /// Takes `data` out (leaving `null`).
+    pub fn take_data(&mut self) -> RequestData {
+        std::mem::replace(&mut self.data, RequestData::Text(RawValue::NULL.to_owned()))
     }
 }
 
@@ -87,26 +90,47 @@ pub trait FromCall: Sized {
     const SCHEMA: Option<fn(&mut SchemaGenerator) -> Schema> = None;
     /// What the server must provide for this argument.
     const NEED: Need = Need::Nothing;
+    /// Reads the request while the envelope is read, when this argument is the request.
+    const READ: Option<ReadData> = None;
 
     /// Produces the argument, or the reply that ends the request instead.
     fn from_call(call: &mut Call) -> Result<Self, Outcome>;
 }
 
-impl<T: RequestFormat> FromCall for T {
+impl<T: RequestFormat + Send + 'static> FromCall for T {
     const READS_DATA: bool = true;
+    const READ: Option<ReadData> = Some(read_data::<T>);
     const FORMAT: Option<fn() -> Value> = Some(T::describe);
     const SCHEMA: Option<fn(&mut SchemaGenerator) -> Schema> = Some(schema_of::<T>);
 
-    /// Reads `data` straight into `T` in one pass. Only when that fails is `data` parsed into a
-    /// tree and walked, to report every failing field with its path (or to accept what only the
-    /// walk accepts, such as a whole number written `2.0`).
+    /// Takes the request read with the envelope, or reads `data` straight into `T` in one pass.
+    /// Only when that fails is `data` parsed into a tree and walked, to report every failing field
+    /// with its path (or to accept what only the walk accepts, such as a whole number written `2.0`).
     fn from_call(call: &mut Call) -> Result<Self, Outcome> {
-        let data = call.take_raw_data();
+        let data = match call.take_data() {
+            RequestData::Read(request) => match request.downcast::<T>() {
+                Ok(request) => return Ok(*request),
+                // A method's reader reads its own request type, so this is not reached.
+                Err(_) => return Err(Outcome::internal_error()),
+            },
+            RequestData::Text(data) => data,
+        };
         if let Ok(Fast(request)) = serde_json::from_str::<Fast<T>>(data.get()) {
             return Ok(request);
         }
         let value = serde_json::from_str(data.get()).unwrap_or(Value::Null);
         validate(value).map_err(|errors| Outcome::Error(ErrorBody::List(errors.into_messages())))
+    }
+}
+
+/// [`ReadData`] for `T`: one value read by its fast way from where `text` starts.
+fn read_data<T: RequestFormat + Send + 'static>(
+    text: &str,
+) -> Option<(Box<dyn Any + Send>, usize)> {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<Fast<T>>();
+    match values.next() {
+        Some(Ok(Fast(request))) => Some((Box::new(request), values.byte_offset())),
+        _ => None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! of what its handlers need from the server. Nothing is built per request or looked up by name in
 //! a map that start-up fills.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -22,6 +23,10 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// A generated handler: requirements, extraction, the user's function, and the reply.
 pub type Handler = fn(Call) -> BoxFuture<Outcome>;
+
+/// Reads an endpoint's request from the JSON text where `data` starts, by the format's fast way;
+/// returns the request and how many bytes it took, or `None` when it does not fit.
+pub type ReadData = fn(&str) -> Option<(Box<dyn Any + Send>, usize)>;
 
 /// A plugin as `#[plugin]` defines it.
 #[derive(Debug)]
@@ -59,6 +64,8 @@ pub struct MethodDef {
     pub format: Option<fn() -> Value>,
     /// Its request's JSON Schema; `None` accepts any `data`.
     pub schema: Option<fn(&mut SchemaGenerator) -> Schema>,
+    /// Reads its request while the envelope is read, when `data` follows `meta`.
+    pub read: Option<ReadData>,
 }
 
 impl fmt::Debug for MethodDef {

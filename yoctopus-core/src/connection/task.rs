@@ -16,14 +16,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
-use serde_json::value::RawValue;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use super::{Connection, RequestGuard};
 use crate::dispatch::Dispatch;
-use crate::extract::Call;
+use crate::extract::{Call, RequestData};
 use crate::plugin::{BoxFuture, Handler};
 use crate::protocol::{Outcome, Push, ReplyHead};
 use crate::server::{ErrorEvent, Runtime};
@@ -86,7 +85,7 @@ enum Waiting {
     Request {
         handler: Handler,
         head: ReplyHead,
-        data: Box<RawValue>,
+        data: RequestData,
     },
     Binary(Bytes),
 }

@@ -15,4 +15,4 @@ pub use push::Push;
 pub(crate) use reply::ReplyHead;
 pub use reply::{ErrorBody, Outcome};
 pub use request::FieldIndex;
-pub(crate) use request::{parse_request, ParsedRequest};
+pub(crate) use request::{parse_in_one_pass, parse_request, OnePassData, ParsedRequest};

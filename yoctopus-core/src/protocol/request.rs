@@ -127,6 +127,100 @@ pub(crate) fn parse_request(text: &str) -> ParsedRequest<'_> {
     }
 }
 
+/// A request read by [`parse_in_one_pass`]: its `data` is either already the endpoint's request,
+/// or the raw text.
+pub(crate) struct OnePass<'a> {
+    pub(crate) head: ReplyHead,
+    pub(crate) endpoint: Cow<'a, str>,
+    pub(crate) method: Cow<'a, str>,
+    pub(crate) data: OnePassData<'a>,
+}
+
+pub(crate) enum OnePassData<'a> {
+    Read(Box<dyn std::any::Any + Send>),
+    Text(&'a RawValue),
+}
+
+/// Reads a well-formed request in one pass over the text: the envelope's keys in order, and when
+/// `meta` comes before `data` and `read_for` knows the endpoint's reader, `data` straight into the
+/// request type. Anything unusual (a duplicate or escaped key, a `meta` that is not a well-formed
+/// object, `data` that does not fit) returns `None`, and [`parse_request`] decides what to answer:
+/// this path never accepts what that one refuses.
+pub(crate) fn parse_in_one_pass<'a>(
+    text: &'a str,
+    read_for: impl Fn(&str, &str) -> Option<crate::plugin::ReadData>,
+) -> Option<OnePass<'a>> {
+    const WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+    let mut rest = text.trim_start_matches(WHITESPACE).strip_prefix('{')?;
+    let mut meta: Option<(ReplyHead, Cow<'a, str>, Cow<'a, str>)> = None;
+    let mut reader = None;
+    let mut data: Option<OnePassData<'a>> = None;
+    let mut first = true;
+    loop {
+        rest = rest.trim_start_matches(WHITESPACE);
+        if first {
+            if let Some(after) = rest.strip_prefix('}') {
+                rest = after;
+                break;
+            }
+        }
+        first = false;
+        let (key, after) = next_value::<&str>(rest)?;
+        rest = after.trim_start_matches(WHITESPACE).strip_prefix(':')?;
+        match key {
+            "meta" if meta.is_none() => {
+                let (fields, after): (Meta<'a>, _) = next_value(rest)?;
+                rest = after;
+                let endpoint = as_string(fields.endpoint).ok()?;
+                let method = as_string(fields.method).ok()?;
+                reader = read_for(&endpoint, &method);
+                meta = Some((
+                    ReplyHead::new(fields.id, fields.endpoint, fields.method),
+                    endpoint,
+                    method,
+                ));
+            }
+            "data" if data.is_none() => match reader.and_then(|read| read(rest)) {
+                Some((request, used)) => {
+                    data = Some(OnePassData::Read(request));
+                    rest = rest.get(used..)?;
+                }
+                None => {
+                    let (raw, after) = next_value::<&RawValue>(rest)?;
+                    data = Some(OnePassData::Text(raw));
+                    rest = after;
+                }
+            },
+            "meta" | "data" => return None,
+            _ => rest = next_value::<IgnoredAny>(rest)?.1,
+        }
+        rest = rest.trim_start_matches(WHITESPACE);
+        if let Some(after) = rest.strip_prefix(',') {
+            rest = after;
+        } else {
+            rest = rest.strip_prefix('}')?;
+            break;
+        }
+    }
+    if !rest.trim_start_matches(WHITESPACE).is_empty() {
+        return None;
+    }
+    let (head, endpoint, method) = meta?;
+    Some(OnePass {
+        head,
+        endpoint,
+        method,
+        data: data.unwrap_or(OnePassData::Text(RawValue::NULL)),
+    })
+}
+
+/// One JSON value from the start of `text`, and the text after it.
+fn next_value<'a, T: Deserialize<'a>>(text: &'a str) -> Option<(T, &'a str)> {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<T>();
+    let value = values.next()?.ok()?;
+    Some((value, text.get(values.byte_offset()..)?))
+}
+
 /// Why a frame that is a JSON object failed to parse: a `meta` that is not an object gets its own
 /// words; anything else keeps the parser's.
 fn explain(text: &str, error: serde_json::Error) -> String {

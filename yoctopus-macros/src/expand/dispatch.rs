@@ -115,6 +115,9 @@ fn method_def(index: usize, endpoint: &Endpoint) -> TokenStream {
             schema: ::yoctopus_core::__private::first_some(&[
                 #(<#arguments as ::yoctopus_core::__private::FromCall>::SCHEMA),*
             ]),
+            read: ::yoctopus_core::__private::first_some(&[
+                #(<#arguments as ::yoctopus_core::__private::FromCall>::READ),*
+            ]),
         }
     }
 }
