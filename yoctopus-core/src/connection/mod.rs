@@ -2,7 +2,7 @@
 //!
 //! A [`Connection`] is a cheap, cloneable handle. Its settings sit behind a short-held mutex that
 //! is never held across an `.await`; frames to the client go through a bounded queue that the
-//! connection's writer drains, so no caller ever writes to the socket directly.
+//! connection's own loop drains, so no caller ever writes to the socket directly.
 
 mod settings;
 mod signal;
@@ -191,7 +191,7 @@ impl Connection {
             })
     }
 
-    /// Closes ahead of the queue: the writer sends this close frame next, and the connection is
+    /// Closes ahead of the queue: the connection's loop writes this close frame next, and it is
     /// dropped if that has not happened within the close handshake timeout.
     pub(crate) fn close_urgently(&self, code: u16) {
         if self.shared.urgent_close.raise(code) {

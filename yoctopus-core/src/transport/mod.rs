@@ -1,11 +1,12 @@
 //! Frames in and out: Yoctopus's own connection layer over the upgraded socket.
 //!
-//! fastwebsockets performs the handshake and formats outgoing frame headers; reading is done here,
-//! because a public server must enforce rules that fastwebsockets' reader leaves open (client
-//! frames must be masked, close frames checked, UTF-8 checked across fragments, message size
-//! checked before the payload is buffered) and because a reader that only consumes whole frames
-//! from its own buffer is safe to cancel. Everything written to the socket goes through one queue
-//! and one writer, so frames stay whole and in order whichever task produced them.
+//! fastwebsockets performs the handshake (and its `unmask` is used); framing is done here, because a
+//! public server must enforce rules that fastwebsockets' reader leaves open (client frames must be
+//! masked, close frames checked, UTF-8 checked across fragments, message size checked before the
+//! payload is buffered), because a reader that only consumes whole frames from its own buffer is
+//! safe to cancel, and because frames written together into one [`Batch`] leave in one system
+//! call. Only the connection's own loop writes to the socket; other tasks queue an [`Outbound`],
+//! so frames stay whole and in order whichever task produced them.
 
 pub(crate) mod frame;
 mod message;
