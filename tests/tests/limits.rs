@@ -3,6 +3,7 @@
 //! that never reads is cut off while the server's memory stays bounded and others are served).
 
 mod common;
+mod gate;
 mod raw;
 
 use std::collections::BTreeSet;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{start_with, Client};
+use gate::gated;
 use raw::{opcode, FrameOut, RawClient, WAIT};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
@@ -23,34 +25,6 @@ mod echo {
     #[endpoint(name = "echo", method = "read")]
     async fn echo(data: Value) -> Value {
         data
-    }
-}
-
-#[plugin]
-mod gated {
-    use yoctopus_core::prelude::*;
-
-    /// Tells the test which slow requests have started, and holds each until the test releases
-    /// one permit for it.
-    pub(crate) struct Gate {
-        pub(crate) started: tokio::sync::mpsc::UnboundedSender<u64>,
-        pub(crate) release: std::sync::Arc<tokio::sync::Semaphore>,
-    }
-
-    #[endpoint(name = "slow", method = "read")]
-    async fn slow(n: u64, gate: State<Gate>) -> u64 {
-        let _ = gate.started.send(n);
-        gate.release
-            .acquire()
-            .await
-            .expect("the test never closes the gate")
-            .forget();
-        n
-    }
-
-    #[endpoint(name = "fast", method = "read")]
-    async fn fast() -> &'static str {
-        "fast"
     }
 }
 

@@ -2,6 +2,7 @@
 //! refused, and every open connection receives a close frame with 1001 (going away).
 
 mod common;
+mod gate;
 mod raw;
 
 use std::net::SocketAddr;
@@ -9,39 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::start_with;
+use gate::gated;
 use raw::{RawClient, WAIT};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
-use yoctopus_core::{plugin, Server};
-
-#[plugin]
-mod gated {
-    use yoctopus_core::prelude::*;
-
-    /// Tells the test which slow requests have started, and holds each until the test releases
-    /// one permit for it.
-    pub(crate) struct Gate {
-        pub(crate) started: tokio::sync::mpsc::UnboundedSender<u64>,
-        pub(crate) release: std::sync::Arc<tokio::sync::Semaphore>,
-    }
-
-    #[endpoint(name = "slow", method = "read")]
-    async fn slow(n: u64, gate: State<Gate>) -> u64 {
-        let _ = gate.started.send(n);
-        gate.release
-            .acquire()
-            .await
-            .expect("the test never closes the gate")
-            .forget();
-        n
-    }
-
-    #[endpoint(name = "echo", method = "read")]
-    async fn echo(data: serde_json::Value) -> serde_json::Value {
-        data
-    }
-}
+use yoctopus_core::Server;
 
 /// A server with the gated plugin, the receiving end of its start reports, and its gate.
 async fn start(builder: yoctopus_core::ServerBuilder) -> (Server, Held) {
