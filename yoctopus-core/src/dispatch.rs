@@ -211,13 +211,12 @@ impl Router {
             ));
             return Dispatch::Reply(ReplyHead::empty().render_error(&error));
         }
-        let read_for = |endpoint: &str, method: &str| {
-            self.resolve(endpoint, method)
-                .ok()
-                .and_then(|method| method.read)
+        let route = |endpoint: &str, method: &str| self.resolve(endpoint, method);
+        let reader = |route: &Result<&'static MethodDef, ErrorBody>| {
+            route.as_ref().ok().and_then(|method| method.read)
         };
-        if let Some(request) = parse_in_one_pass(text, read_for) {
-            return match self.resolve(&request.endpoint, &request.method) {
+        if let Some(request) = parse_in_one_pass(text, route, reader) {
+            return match request.route {
                 Ok(method) => Dispatch::Call {
                     handler: method.handler,
                     head: request.head,

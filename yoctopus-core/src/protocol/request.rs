@@ -127,12 +127,11 @@ pub(crate) fn parse_request(text: &str) -> ParsedRequest<'_> {
     }
 }
 
-/// A request read by [`parse_in_one_pass`]: its `data` is either already the endpoint's request,
-/// or the raw text.
-pub(crate) struct OnePass<'a> {
+/// A request read by [`parse_in_one_pass`]: where it routes, and its `data`, either already the
+/// endpoint's request or the raw text.
+pub(crate) struct OnePass<'a, R> {
+    pub(crate) route: R,
     pub(crate) head: ReplyHead,
-    pub(crate) endpoint: Cow<'a, str>,
-    pub(crate) method: Cow<'a, str>,
     pub(crate) data: OnePassData<'a>,
 }
 
@@ -142,17 +141,21 @@ pub(crate) enum OnePassData<'a> {
 }
 
 /// Reads a well-formed request in one pass over the text: the envelope's keys in order, and when
-/// `meta` comes before `data` and `read_for` knows the endpoint's reader, `data` straight into the
+/// `meta` comes before `data` and the endpoint's `route` has a reader, `data` straight into the
 /// request type. Anything unusual (a duplicate or escaped key, a `meta` that is not a well-formed
 /// object, `data` that does not fit) returns `None`, and [`parse_request`] decides what to answer:
 /// this path never accepts what that one refuses.
-pub(crate) fn parse_in_one_pass<'a>(
+///
+/// The endpoint is routed once, as soon as `meta` is read; the route comes back with the request.
+pub(crate) fn parse_in_one_pass<'a, R>(
     text: &'a str,
-    read_for: impl Fn(&str, &str) -> Option<crate::plugin::ReadData>,
-) -> Option<OnePass<'a>> {
+    route_for: impl Fn(&str, &str) -> R,
+    reader_of: impl Fn(&R) -> Option<crate::plugin::ReadData>,
+) -> Option<OnePass<'a, R>> {
     const WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
     let mut rest = text.trim_start_matches(WHITESPACE).strip_prefix('{')?;
-    let mut meta: Option<(ReplyHead, Cow<'a, str>, Cow<'a, str>)> = None;
+    let mut head: Option<ReplyHead> = None;
+    let mut route = None;
     let mut reader = None;
     let mut data: Option<OnePassData<'a>> = None;
     let mut first = true;
@@ -168,17 +171,15 @@ pub(crate) fn parse_in_one_pass<'a>(
         let (key, after) = next_value::<&str>(rest)?;
         rest = after.trim_start_matches(WHITESPACE).strip_prefix(':')?;
         match key {
-            "meta" if meta.is_none() => {
+            "meta" if head.is_none() => {
                 let (fields, after): (Meta<'a>, _) = next_value(rest)?;
                 rest = after;
                 let endpoint = as_string(fields.endpoint).ok()?;
                 let method = as_string(fields.method).ok()?;
-                reader = read_for(&endpoint, &method);
-                meta = Some((
-                    ReplyHead::new(fields.id, fields.endpoint, fields.method),
-                    endpoint,
-                    method,
-                ));
+                let routed = route_for(&endpoint, &method);
+                reader = reader_of(&routed);
+                route = Some(routed);
+                head = Some(ReplyHead::new(fields.id, fields.endpoint, fields.method));
             }
             "data" if data.is_none() => match reader.and_then(|read| read(rest)) {
                 Some((request, used)) => {
@@ -205,11 +206,9 @@ pub(crate) fn parse_in_one_pass<'a>(
     if !rest.trim_start_matches(WHITESPACE).is_empty() {
         return None;
     }
-    let (head, endpoint, method) = meta?;
     Some(OnePass {
-        head,
-        endpoint,
-        method,
+        route: route?,
+        head: head?,
         data: data.unwrap_or(OnePassData::Text(RawValue::NULL)),
     })
 }
