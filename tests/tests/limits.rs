@@ -145,9 +145,29 @@ async fn json_nested_deeper_than_max_json_depth_is_an_error_reply_and_the_connec
     let mut client = RawClient::connect(server.local_addr()).await;
     let nested = |levels: usize| -> Value { (0..levels).fold(json!(1), |inner, _| json!([inner])) };
 
-    // The request object is one level, so data nested 8 deep makes 9.
+    // The request object is one level, so data nested 8 deep makes 9. The reply still carries
+    // the request's meta, so the client can match it by id.
     assert_eq!(
         client.request(&echo_request("deep", nested(8))).await,
+        json!({"meta": {"id": "deep", "endpoint": "echo:echo", "method": "read", "status": "error"}, "error": "invalid message: nested deeper than 8 levels"})
+    );
+    // Also when `data` comes first and nests far beyond what the JSON parser would read.
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    client
+        .send_text(&format!(
+            r#"{{"data": {deep}, "meta": {{"id": 17, "endpoint": "echo:echo", "method": "read"}}}}"#
+        ))
+        .await;
+    assert_eq!(
+        client.recv_json().await,
+        json!({"meta": {"id": 17, "endpoint": "echo:echo", "method": "read", "status": "error"}, "error": "invalid message: nested deeper than 8 levels"})
+    );
+    // A meta that itself nests too deep cannot be read: the reply has only the status.
+    client
+        .send_text(&format!(r#"{{"meta": {{"id": {deep}}}}}"#))
+        .await;
+    assert_eq!(
+        client.recv_json().await,
         json!({"meta": {"status": "error"}, "error": "invalid message: nested deeper than 8 levels"})
     );
     // 8 levels in all is allowed.

@@ -325,7 +325,7 @@ async fn a_requirement_not_met_is_named_and_keeps_the_connection_open() {
             "echo:guarded",
             "read",
             Value::Null,
-            json!("requirement not met: self.open"),
+            json!("requirement not met: echo.open"),
         )
         .await;
     assert_still_serving(&mut client).await;

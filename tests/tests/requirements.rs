@@ -147,7 +147,7 @@ async fn sign_in(client: &mut Client, authenticated: bool, banned: bool, logins:
         .await;
 }
 
-/// Asserts the whole denial reply: the requirement as written, and nothing else.
+/// Asserts the whole denial reply: the requirement in plugin terms, and nothing else.
 async fn assert_denied(client: &mut Client, endpoint: &str, method: &str, requirement: &str) {
     let reply = client
         .request("denied", endpoint, method, Value::Null)
@@ -294,7 +294,7 @@ async fn a_setting_requirement_and_an_async_predicate_combine() {
 #[tokio::test]
 async fn a_requirement_on_the_plugins_own_settings_through_self() {
     let (_server, mut client) = client().await;
-    assert_denied(&mut client, "docs:secret", "read", "self.unlocked").await;
+    assert_denied(&mut client, "docs:secret", "read", "docs.unlocked").await;
     client
         .assert_ok("docs:lock", "delete", Value::Null, json!({}))
         .await;

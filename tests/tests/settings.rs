@@ -298,7 +298,7 @@ async fn connection_update_and_set_change_settings_that_later_requests_see() {
             "counter:milestone",
             "read",
             Value::Null,
-            json!("requirement not met: self.count >= 2"),
+            json!("requirement not met: counter.count >= 2"),
         )
         .await;
     client
@@ -323,7 +323,7 @@ async fn connection_update_and_set_change_settings_that_later_requests_see() {
             "counter:milestone",
             "read",
             Value::Null,
-            json!("requirement not met: self.count >= 2"),
+            json!("requirement not met: counter.count >= 2"),
         )
         .await;
     client

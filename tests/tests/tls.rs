@@ -35,7 +35,7 @@ mod whoami {
     /// Echoes the request and says whether the connection came over TLS.
     #[endpoint(name = "whoami", method = "read")]
     async fn whoami(data: Value, connection: Connection) -> Value {
-        json!({"echo": data, "isSecure": connection.get("yoctopus", "is_secure")})
+        json!({"echo": data, "isSecure": connection.get("yoctopus", "isSecure")})
     }
 }
 

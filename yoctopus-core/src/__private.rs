@@ -4,10 +4,16 @@ pub use schemars;
 pub use serde;
 pub use serde_json;
 
-pub use crate::connection::{PluginSettings, SettingsDef};
-pub use crate::extract::{first_some, Call, FromCall, Need, RequestData};
-pub use crate::plugin::{BoxFuture, EndpointDef, Handler, MethodDef, PluginDef, ReadData, Route};
-pub use crate::protocol::{ErrorBody, FieldIndex, Outcome};
+pub use crate::extract::{
+    any, first_some, scope, Call, FromCall, FromUpgrade, Need, RequestData, UpgradeCall,
+};
+pub use crate::listener::{settings_of, Admission, ChangeOf, ListenerOutput, Step};
+pub use crate::plugin::{
+    BoxFuture, EndpointDef, Handler, ListenerDef, ListenerEvent, MethodDef, PluginDef, ProvideDef,
+    Route, SettingListenerDef, UpgradeCheckDef, Verdict,
+};
+pub use crate::protocol::{ErrorBody, FieldIndex, Outcome, ReadData};
+pub use crate::settings::{PluginSettings, SettingsDef};
 pub use crate::validate::{
     deserialize_literal, expect_object, missing_field, next_field, take_field, Fast, FieldPath,
     RequestFormat, ValidationErrors, ValidatorOutcome,
@@ -99,4 +105,127 @@ pub fn describe_value(value: &serde_json::Value) -> String {
         }
         other => crate::validate::kind_of(other).to_owned(),
     }
+}
+
+/// The requirement `[!]plugin.setting[.field...][ op value]` as clients know it: the plugin's
+/// name and the setting's wire name, whatever path reached them in Rust.
+pub fn setting_requirement<S: PluginSettings>(
+    negated: bool,
+    setting: &'static str,
+    fields: &[&str],
+    comparison: &str,
+) -> String {
+    let mut text = String::new();
+    if negated {
+        text.push('!');
+    }
+    text.push_str(S::PLUGIN);
+    text.push('.');
+    text.push_str(S::wire_name(setting));
+    for field in fields {
+        text.push('.');
+        text.push_str(field);
+    }
+    text.push_str(comparison);
+    text
+}
+
+/// A value a requirement compares a setting of type `S` with.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be compared with a `{S}` setting",
+    label = "expected a value of the setting's type, `{S}`",
+    note = "compare a setting with a value of its own type, e.g. `auth.authenticated == true` or `auth.role == \"admin\"`"
+)]
+pub trait SettingValue<S: ?Sized> {
+    /// Whether `setting` equals this value.
+    fn equals(&self, setting: &S) -> bool;
+}
+
+#[diagnostic::do_not_recommend]
+impl<S: PartialEq<R> + ?Sized, R: ?Sized> SettingValue<S> for R {
+    fn equals(&self, setting: &S) -> bool {
+        setting == self
+    }
+}
+
+/// A value a requirement orders a setting of type `S` against.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be compared with a `{S}` setting",
+    label = "expected a value of the setting's type, `{S}`",
+    note = "compare a setting with a value of its own type, e.g. `auth.login_count >= 3`"
+)]
+pub trait SettingBound<S: ?Sized> {
+    /// How `setting` orders against this value.
+    fn order(&self, setting: &S) -> Option<std::cmp::Ordering>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<S: PartialOrd<R> + ?Sized, R: ?Sized> SettingBound<S> for R {
+    fn order(&self, setting: &S) -> Option<std::cmp::Ordering> {
+        setting.partial_cmp(self)
+    }
+}
+
+/// `setting == expected`, with the error at `expected` when the types do not compare.
+pub fn setting_eq<R: SettingValue<S> + ?Sized, S: ?Sized>(expected: &R, setting: &S) -> bool {
+    expected.equals(setting)
+}
+
+/// How `setting` orders against `expected`.
+pub fn setting_cmp<R: SettingBound<S> + ?Sized, S: ?Sized>(
+    expected: &R,
+    setting: &S,
+) -> Option<std::cmp::Ordering> {
+    expected.order(setting)
+}
+
+/// A handler's response: anything `Serialize`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler's response",
+    label = "not `Serialize`",
+    note = "a handler returns `()`, a `Serialize` type, `Reply<Settings, T>` or `Result<T, E>` with `T` one of those and `E: Display`",
+    note = "the shape is read from the written type: a type alias of `Result` or `Reply` hides it, so write `Result<..>` or `Reply<..>` out in the signature, or derive `Serialize` for a plain response"
+)]
+pub trait ResponseData {
+    /// The reply's `data`.
+    fn to_outcome(&self) -> Outcome;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: serde::Serialize + ?Sized> ResponseData for T {
+    fn to_outcome(&self) -> Outcome {
+        Outcome::data(self)
+    }
+}
+
+/// The `data` of an ok reply.
+pub fn response_data<T: ResponseData + ?Sized>(value: &T) -> Outcome {
+    value.to_outcome()
+}
+
+/// A listener whose argument could not be made (the reason is logged where it was found).
+pub fn listener_argument_missing() -> BoxFuture<Step> {
+    Box::pin(async { Step::Failed("an argument of the listener is missing".to_owned()) })
+}
+
+/// Whether a listened setting kept its value.
+pub fn unchanged<T: PartialEq>(old: &T, new: &T) -> bool {
+    old == new
+}
+
+/// The change argument of a setting listener.
+pub fn change_of<C: ChangeOf<T>, T: Clone>(
+    value: &T,
+    old: &T,
+    plugin: &'static str,
+    setting: &'static str,
+) -> C {
+    C::from_change(value.clone(), old.clone(), plugin, setting)
+}
+
+/// A `#[provide]` function's value, shared.
+pub fn provided<T: std::any::Any + Send + Sync>(
+    value: T,
+) -> std::sync::Arc<dyn std::any::Any + Send + Sync> {
+    std::sync::Arc::new(value)
 }

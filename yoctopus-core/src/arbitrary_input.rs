@@ -210,7 +210,7 @@ proptest! {
 
     #[test]
     fn arbitrary_text_is_answered_or_routed(text in ".{0,200}") {
-        if let Dispatch::Reply(reply) = router().dispatch(&text, 16) {
+        if let Dispatch::Reply(reply) = router().dispatch(&text, 16, true) {
             assert_error_reply(&reply);
         }
     }
@@ -223,7 +223,7 @@ proptest! {
         data in arbitrary_json(),
     ) {
         let text = json!({"meta": {"id": id, "endpoint": endpoint, "method": method}, "data": data}).to_string();
-        match router().dispatch(&text, 16) {
+        match router().dispatch(&text, 16, true) {
             Dispatch::Reply(reply) => {
                 assert_error_reply(&reply);
                 // Once `meta` is read, the id is echoed byte for byte (compared as text: parsing

@@ -10,8 +10,9 @@ use crate::prelude::*;
 pub mod yoctopus {
     use crate::prelude::*;
 
-    /// Facts about the connection, set when it opens; only `label` changes afterwards.
-    #[settings]
+    /// Facts about the connection, set when it opens; only `label` changes afterwards. On the
+    /// wire they keep the original's names: `label`, `isSecure`, `port`, `remoteAddress`.
+    #[settings(rename_all = "camelCase")]
     #[derive(Debug, Default, Clone, PartialEq)]
     pub struct Settings {
         /// A human-readable name the client gave its connection.
@@ -22,6 +23,20 @@ pub mod yoctopus {
         pub port: u16,
         /// The client's IP address.
         pub remote_address: String,
+    }
+
+    /// Fills in what the upgrade request says about the connection, before any other plugin's
+    /// `connection_opened` listener runs (this plugin is registered first).
+    #[on(connection_opened)]
+    async fn opened(
+        connection: Connection,
+        upgrade: UpgradeRequest,
+    ) -> Result<(), crate::SettingsError> {
+        connection.update(|settings: &mut Settings| {
+            settings.is_secure = upgrade.is_secure();
+            settings.port = upgrade.local_addr().port();
+            settings.remote_address = upgrade.remote_addr().ip().to_string();
+        })
     }
 
     /// `yoctopus:label` `update`, `data` a string: sets the connection's label.

@@ -7,12 +7,11 @@
 use serde_json::Value;
 
 use crate::error::ConfigError;
-use crate::extract::Need;
-use crate::extract::RequestData;
-use crate::plugin::{Handler, MethodDef, Plugin, PluginDef, Route};
+use crate::extract::{Need, RequestData};
+use crate::plugin::{MethodDef, Plugin, PluginDef, Route};
 use crate::protocol::{
-    exceeds_depth, parse_in_one_pass, parse_request, ErrorBody, OnePassData, ParsedRequest,
-    ReplyHead,
+    exceeds_depth, parse_in_one_pass, parse_request, read_meta_of_deep_frame, ErrorBody,
+    OnePassData, ParsedRequest, ReplyHead,
 };
 
 /// The plugins of a server and their aliases.
@@ -31,9 +30,9 @@ struct Alias {
 pub(crate) enum Dispatch {
     /// Answer at once with this reply (the request could not be routed).
     Reply(String),
-    /// Run this handler and answer with `head` and its outcome.
+    /// Run this method's handler and answer with `head` and its outcome.
     Call {
-        handler: Handler,
+        method: &'static MethodDef,
         head: ReplyHead,
         data: RequestData,
     },
@@ -76,6 +75,11 @@ impl Router {
             plugins: defs.into(),
             aliases: aliases.into(),
         })
+    }
+
+    /// The plugins, in registration order.
+    pub(crate) fn plugins(&self) -> &[&'static PluginDef] {
+        &self.plugins
     }
 
     /// Checks that every plugin's needs are met by `settings_known` and `state_known`.
@@ -123,8 +127,9 @@ impl Router {
                             description.insert("requestFormat".to_owned(), format());
                         }
                         if !method.requirements.is_empty() {
-                            description
-                                .insert("requirements".to_owned(), method.requirements.into());
+                            let requirements: Vec<String> =
+                                method.requirements.iter().map(|text| text()).collect();
+                            description.insert("requirements".to_owned(), requirements.into());
                         }
                         (method.method.to_owned(), Value::Object(description))
                     })
@@ -203,22 +208,28 @@ impl Router {
         }
     }
 
-    /// Reads one text frame and decides what answers it.
-    pub(crate) fn dispatch(&self, text: &str, max_depth: usize) -> Dispatch {
+    /// Reads one text frame and decides what answers it. With `typed_reading` off (a request
+    /// listener reads `data`), `data` stays text until the handler asks for it.
+    pub(crate) fn dispatch(&self, text: &str, max_depth: usize, typed_reading: bool) -> Dispatch {
         if exceeds_depth(text.as_bytes(), max_depth) {
             let error = ErrorBody::Message(format!(
                 "invalid message: nested deeper than {max_depth} levels"
             ));
-            return Dispatch::Reply(ReplyHead::empty().render_error(&error));
+            let head = read_meta_of_deep_frame(text, max_depth);
+            return Dispatch::Reply(head.render_error(&error));
         }
         let route = |endpoint: &str, method: &str| self.resolve(endpoint, method);
         let reader = |route: &Result<&'static MethodDef, ErrorBody>| {
-            route.as_ref().ok().and_then(|method| method.read)
+            route
+                .as_ref()
+                .ok()
+                .and_then(|method| method.read)
+                .filter(|_| typed_reading)
         };
         if let Some(request) = parse_in_one_pass(text, route, reader) {
             return match request.route {
                 Ok(method) => Dispatch::Call {
-                    handler: method.handler,
+                    method,
                     head: request.head,
                     data: match request.data {
                         OnePassData::Read(read) => RequestData::Read(read),
@@ -237,7 +248,7 @@ impl Router {
                 data,
             } => match self.resolve(&endpoint, &method) {
                 Ok(method) => Dispatch::Call {
-                    handler: method.handler,
+                    method,
                     head,
                     data: RequestData::Text(data.to_owned()),
                 },

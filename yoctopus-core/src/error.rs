@@ -38,6 +38,14 @@ pub enum ConfigError {
         /// The state's type.
         type_name: &'static str,
     },
+    /// Two plugins, or a plugin and the builder, provide state of the same type.
+    #[error("plugin `{plugin}` provides `{type_name}`, which is already provided")]
+    DuplicateState {
+        /// The plugin that provides it a second time.
+        plugin: String,
+        /// The value's type.
+        type_name: &'static str,
+    },
     /// A TLS key, certificate or CA file cannot be used.
     #[error("TLS file {path:?}: {problem}")]
     Tls {

@@ -1,9 +1,11 @@
-//! What a handler can ask for by naming it as an argument, in the manner of axum's extractors.
+//! What a handler or listener can ask for by naming it as an argument, in the manner of axum's
+//! extractors.
 //!
-//! Every argument of an `#[endpoint]` function implements [`FromCall`]: the request itself (any
-//! [`RequestFormat`]), or one of the extractors here. The associated constants let the macro learn
-//! at compile time which argument reads `data`, its format and schema, and which settings or state
-//! the handler needs, so that the server checks those needs when it starts, not when a request comes.
+//! Every argument of an `#[endpoint]` or `#[on(...)]` function implements [`FromCall`]: the request
+//! itself (any [`RequestFormat`]), or one of the extractors here. The associated constants let the
+//! macro learn at compile time which argument reads `data`, its format and schema, where the
+//! argument is available, and which settings or state the function needs, so that the server
+//! checks those needs when it starts, not when a request comes.
 
 use std::any::{type_name, Any, TypeId};
 use std::fmt;
@@ -15,40 +17,124 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use crate::connection::{Connection, ConnectionId, PluginSettings, SettingsDef};
+use crate::connection::{Connection, ConnectionId, UpgradeRequest};
 use crate::error::PushError;
-use crate::plugin::ReadData;
-use crate::protocol::{ErrorBody, Outcome, Push};
+use crate::listener::{Data, Refusal};
+use crate::protocol::{ErrorBody, Meta, Outcome, Push, ReadData};
+use crate::services::Services;
+use crate::settings::{PluginSettings, SettingsDef};
 use crate::validate::{validate, Fast, RequestFormat};
 
-/// One request on its way to a handler: the connection it came on and its `data`.
+/// Where an argument can be asked for: one bit per kind of function.
+pub mod scope {
+    /// An `#[endpoint]` handler.
+    pub const ENDPOINT: u16 = 1;
+    /// A `connection_opened` listener.
+    pub const OPENED: u16 = 1 << 1;
+    /// A `connection_closed` listener.
+    pub const CLOSED: u16 = 1 << 2;
+    /// A `request_received` listener.
+    pub const REQUEST_RECEIVED: u16 = 1 << 3;
+    /// A `response_prepared` listener.
+    pub const RESPONSE_PREPARED: u16 = 1 << 4;
+    /// A `response_sent` listener.
+    pub const RESPONSE_SENT: u16 = 1 << 5;
+    /// A `connection_changed` listener.
+    pub const CONNECTION_CHANGED: u16 = 1 << 6;
+    /// A listener of one setting.
+    pub const SETTING: u16 = 1 << 7;
+    /// Everywhere a connection exists.
+    pub const ANY: u16 = u16::MAX;
+    /// Wherever there is a request.
+    pub const REQUEST: u16 = ENDPOINT | REQUEST_RECEIVED | RESPONSE_PREPARED | RESPONSE_SENT;
+}
+
+/// One call of a handler or listener: the connection it is about, the application's services,
+/// and what the event carries (the request's `meta` and `data`, a close code, ...).
 pub struct Call {
     connection: Connection,
+    services: Arc<Services>,
     data: RequestData,
+    meta: Option<Meta>,
+    event: Event,
 }
 
 /// A request's `data`: already read into the endpoint's request type (when `data` followed `meta`
-/// and fitted the format), or still the JSON text the client sent.
+/// and fitted the format), still the JSON text the client sent, or a value that a listener saw.
 pub enum RequestData {
     /// The request, read while the envelope was read.
     Read(Box<dyn Any + Send>),
     /// `data` as sent.
     Text(Box<RawValue>),
+    /// `data` as a value (after request listeners, or a response for response listeners).
+    Value(Value),
+}
+
+/// What else an event carries.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Event {
+    /// Nothing beyond the connection and the request.
+    Plain,
+    /// The connection closed with this code.
+    Closed(u16),
+    /// Settings of this plugin changed.
+    Changed(&'static str),
 }
 
 impl Call {
-    pub(crate) fn new(connection: Connection, data: RequestData) -> Self {
-        Self { connection, data }
+    pub(crate) fn new(connection: Connection, services: Arc<Services>, data: RequestData) -> Self {
+        Self {
+            connection,
+            services,
+            data,
+            meta: None,
+            event: Event::Plain,
+        }
     }
 
-    /// The connection the request came on.
+    pub(crate) fn with_meta(mut self, meta: Option<Meta>) -> Self {
+        self.meta = meta;
+        self
+    }
+
+    pub(crate) fn with_event(mut self, event: Event) -> Self {
+        self.event = event;
+        self
+    }
+
+    /// The connection the call is about.
     pub fn connection(&self) -> &Connection {
         &self.connection
+    }
+
+    pub(crate) fn services(&self) -> &Arc<Services> {
+        &self.services
     }
 
     /// Takes `data` out (leaving `null`).
     pub fn take_data(&mut self) -> RequestData {
         std::mem::replace(&mut self.data, RequestData::Text(RawValue::NULL.to_owned()))
+    }
+
+    pub(crate) fn set_data(&mut self, data: RequestData) {
+        self.data = data;
+    }
+
+    /// `data` as a value for a listener; text is parsed once and kept as a value.
+    pub(crate) fn data_value(&mut self) -> &Value {
+        if !matches!(self.data, RequestData::Value(_)) {
+            let value = match self.take_data() {
+                RequestData::Text(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
+                // Listeners that read data switch the one-pass reading off, so data is never
+                // typed before they run.
+                RequestData::Read(_) | RequestData::Value(_) => Value::Null,
+            };
+            self.data = RequestData::Value(value);
+        }
+        match &self.data {
+            RequestData::Value(value) => value,
+            _ => unreachable!("set to a value just above"),
+        }
     }
 }
 
@@ -76,14 +162,18 @@ pub enum Need {
     },
 }
 
-/// A handler argument.
+/// A handler or listener argument.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be a handler argument",
-    note = "a handler argument is a request format (`#[derive(RequestFormat)]`, `String`, ...) or an extractor: `Connection`, `ConnectionSettings<T>` where `T` is a plugin's `#[settings]` struct, `ConnectionId`, `Notify` or `State<T>`"
+    message = "`{Self}` cannot be a handler or listener argument",
+    note = "a handler argument is a request format (`#[derive(RequestFormat)]`, `String`, ...) or an extractor: `Connection`, `ConnectionSettings<T>` where `T` is a plugin's `#[settings]` struct, `ConnectionId`, `Notify`, `State<T>`, `Meta` or `UpgradeRequest`; listeners also take `Data`, `Closed` and `ConnectionChanged`"
 )]
 pub trait FromCall: Sized {
-    /// Whether this argument consumes `data` (only the request does).
+    /// Where this argument is available: a set of [`scope`] bits.
+    const SCOPE: u16 = scope::ANY;
+    /// Whether this argument consumes `data` (the request, or a listener's [`Data`]).
     const READS_DATA: bool = false;
+    /// Whether this argument needs the request's `meta`.
+    const READS_META: bool = false;
     /// The request's format in the original notation, when this argument is the request.
     const FORMAT: Option<fn() -> Value> = None;
     /// The request's JSON Schema, when this argument is the request.
@@ -98,6 +188,7 @@ pub trait FromCall: Sized {
 }
 
 impl<T: RequestFormat + Send + 'static> FromCall for T {
+    const SCOPE: u16 = scope::ENDPOINT;
     const READS_DATA: bool = true;
     const READ: Option<ReadData> = Some(read_data::<T>);
     const FORMAT: Option<fn() -> Value> = Some(T::describe);
@@ -114,6 +205,7 @@ impl<T: RequestFormat + Send + 'static> FromCall for T {
                 Err(_) => return Err(Outcome::internal_error()),
             },
             RequestData::Text(data) => data,
+            RequestData::Value(value) => return validate_value(value),
         };
         if let Ok(Fast(request)) = serde_json::from_str::<Fast<T>>(data.get()) {
             return Ok(request);
@@ -121,6 +213,14 @@ impl<T: RequestFormat + Send + 'static> FromCall for T {
         let value = serde_json::from_str(data.get()).unwrap_or(Value::Null);
         validate(value).map_err(|errors| Outcome::Error(ErrorBody::List(errors.into_messages())))
     }
+}
+
+/// `data` that a request listener gave as a value: read by the fast way through serde, or walked.
+fn validate_value<T: RequestFormat>(value: Value) -> Result<T, Outcome> {
+    if let Ok(request) = T::deserialize_fast(&value) {
+        return Ok(request);
+    }
+    validate(value).map_err(|errors| Outcome::Error(ErrorBody::List(errors.into_messages())))
 }
 
 /// [`ReadData`] for `T`: one value read by its fast way from where `text` starts.
@@ -205,8 +305,9 @@ impl FromCall for Notify {
     }
 }
 
-/// Shared state given to [`ServerBuilder::state`](crate::ServerBuilder::state): the original's
-/// `staticEndpointArguments`, by type.
+/// Shared state by type: given to [`ServerBuilder::state`](crate::ServerBuilder::state) (the
+/// original's `staticEndpointArguments`), or provided by a plugin (`#[provide]`,
+/// [`Plugin::provide`](crate::Plugin::provide): the original's `passToListeners`).
 #[derive(Debug)]
 pub struct State<T>(Arc<T>);
 
@@ -231,7 +332,7 @@ impl<T: Any + Send + Sync> FromCall for State<T> {
     };
 
     fn from_call(call: &mut Call) -> Result<Self, Outcome> {
-        match call.connection.runtime().state::<T>() {
+        match call.services.state::<T>() {
             Some(state) => Ok(Self(state)),
             None => {
                 tracing::error!(
@@ -240,6 +341,70 @@ impl<T: Any + Send + Sync> FromCall for State<T> {
                 );
                 Err(Outcome::internal_error())
             }
+        }
+    }
+}
+
+impl FromCall for UpgradeRequest {
+    fn from_call(call: &mut Call) -> Result<Self, Outcome> {
+        Ok(call.connection.upgrade_request().clone())
+    }
+}
+
+/// The request's `meta` as the client sent it: its id (a string or a number, as sent), the
+/// endpoint as the client named it (an alias stays the alias) and the method.
+impl FromCall for Meta {
+    const SCOPE: u16 = scope::REQUEST;
+    const READS_META: bool = true;
+
+    fn from_call(call: &mut Call) -> Result<Self, Outcome> {
+        call.meta.clone().ok_or_else(Outcome::internal_error)
+    }
+}
+
+impl FromCall for Data {
+    const SCOPE: u16 = scope::REQUEST_RECEIVED | scope::RESPONSE_PREPARED;
+    const READS_DATA: bool = true;
+
+    fn from_call(call: &mut Call) -> Result<Self, Outcome> {
+        Ok(Self(call.data_value().clone()))
+    }
+}
+
+/// How a connection ended, for `connection_closed` listeners: the close code sent or received,
+/// or 1006 when the socket ended without a close frame (the client vanished or stopped answering
+/// pings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed {
+    /// The close code.
+    pub code: u16,
+}
+
+impl FromCall for Closed {
+    const SCOPE: u16 = scope::CLOSED;
+
+    fn from_call(call: &mut Call) -> Result<Self, Outcome> {
+        match call.event {
+            Event::Closed(code) => Ok(Self { code }),
+            _ => Err(Outcome::internal_error()),
+        }
+    }
+}
+
+/// Which plugin's settings changed, for `connection_changed` listeners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionChanged {
+    /// The plugin whose settings changed.
+    pub plugin: &'static str,
+}
+
+impl FromCall for ConnectionChanged {
+    const SCOPE: u16 = scope::CONNECTION_CHANGED;
+
+    fn from_call(call: &mut Call) -> Result<Self, Outcome> {
+        match call.event {
+            Event::Changed(plugin) => Ok(Self { plugin }),
+            _ => Err(Outcome::internal_error()),
         }
     }
 }
@@ -254,4 +419,72 @@ pub const fn first_some<T: Copy>(options: &[Option<T>]) -> Option<T> {
         index += 1;
     }
     None
+}
+
+/// Whether any of a list of flags is set; lets generated statics combine their arguments' flags.
+pub const fn any(flags: &[bool]) -> bool {
+    let mut index = 0;
+    while index < flags.len() {
+        if flags[index] {
+            return true;
+        }
+        index += 1;
+    }
+    false
+}
+
+/// An upgrade check on its way to the plugin's function: the upgrade request and the services.
+pub struct UpgradeCall {
+    upgrade: UpgradeRequest,
+    services: Arc<Services>,
+}
+
+impl UpgradeCall {
+    pub(crate) fn new(upgrade: UpgradeRequest, services: Arc<Services>) -> Self {
+        Self { upgrade, services }
+    }
+
+    pub(crate) fn into_upgrade(self) -> UpgradeRequest {
+        self.upgrade
+    }
+}
+
+impl fmt::Debug for UpgradeCall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UpgradeCall")
+            .field("upgrade", &self.upgrade)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An argument of an upgrade check (`#[on(upgrade)]`): there is no connection yet, only the
+/// request and the shared state.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of an upgrade check",
+    label = "not available before the connection exists",
+    note = "an upgrade check (`#[on(upgrade)]`) takes `UpgradeRequest` and `State<T>`; the connection exists only once the check admits it"
+)]
+pub trait FromUpgrade: Sized {
+    /// What the server must provide for this argument.
+    const NEED: Need = Need::Nothing;
+
+    /// Produces the argument, or the refusal that ends the check.
+    fn from_upgrade(call: &UpgradeCall) -> Result<Self, Refusal>;
+}
+
+impl FromUpgrade for UpgradeRequest {
+    fn from_upgrade(call: &UpgradeCall) -> Result<Self, Refusal> {
+        Ok(call.upgrade.clone())
+    }
+}
+
+impl<T: Any + Send + Sync> FromUpgrade for State<T> {
+    const NEED: Need = <Self as FromCall>::NEED;
+
+    fn from_upgrade(call: &UpgradeCall) -> Result<Self, Refusal> {
+        call.services
+            .state::<T>()
+            .map(Self)
+            .ok_or_else(|| Refusal::new(500, "internal error"))
+    }
 }

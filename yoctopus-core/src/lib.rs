@@ -53,6 +53,9 @@
 
 extern crate self as yoctopus_core;
 
+// Modules from the bottom up: each uses only those above it in this list (checked by the
+// `layering` test).
+mod app;
 #[cfg(test)]
 mod arbitrary_input;
 mod builtin;
@@ -60,10 +63,18 @@ mod connection;
 mod dispatch;
 mod error;
 mod extract;
+mod fault;
+#[cfg(test)]
+mod layering;
+mod lifecycle;
+mod listener;
 mod plugin;
 mod protocol;
+mod register;
 mod reply;
 mod server;
+mod services;
+mod settings;
 mod transport;
 mod validate;
 
@@ -72,24 +83,33 @@ pub mod __private;
 
 pub use builtin::yoctopus;
 pub use bytes::Bytes;
-pub use connection::{Connection, ConnectionId, PluginSettings};
+pub use connection::{Connection, ConnectionId, UpgradeRequest};
 pub use error::{ConfigError, PushError, ServerError, SettingsError};
-pub use extract::{ConnectionSettings, FromCall, Notify, State};
-pub use plugin::{Plugin, PluginDef};
-pub use protocol::Push;
+pub use extract::{
+    scope, Closed, ConnectionChanged, ConnectionSettings, FromCall, FromUpgrade, Notify, State,
+};
+pub use fault::ErrorEvent;
+pub use listener::{
+    Admission, ChangeOf, Changed, Data, InitialSettings, ListenerError, ListenerOutput, Refusal,
+    Reject, Step,
+};
+pub use plugin::{ListenerEvent, Plugin, PluginDef};
+pub use protocol::{Meta, Push};
 pub use reply::Reply;
-pub use server::{ErrorEvent, Server, ServerBuilder, TlsConfig};
+pub use server::{Server, ServerBuilder, TlsConfig};
+pub use settings::PluginSettings;
 pub use transport::Message;
 pub use validate::{
     validate, Email, FieldPath, Hostname, IsoDate, RequestFormat, ValidationErrors,
     ValidatorOutcome,
 };
-pub use yoctopus_macros::{endpoint, plugin, settings, RequestFormat};
+pub use yoctopus_macros::{endpoint, on, plugin, provide, settings, RequestFormat};
 
 /// Everything a plugin module usually needs: `use yoctopus_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        endpoint, plugin, settings, Connection, ConnectionId, ConnectionSettings, Email, Hostname,
-        IsoDate, Notify, Reply, RequestFormat, Server, ServerBuilder, State,
+        endpoint, on, plugin, provide, settings, Changed, Closed, Connection, ConnectionChanged,
+        ConnectionId, ConnectionSettings, Data, Email, Hostname, IsoDate, Meta, Notify, Refusal,
+        Reject, Reply, RequestFormat, Server, ServerBuilder, State, UpgradeRequest,
     };
 }

@@ -1,32 +1,30 @@
 //! Plugins as the runtime sees them: the static definition `#[plugin]` generates, and the
-//! registration options (aliases) a server adds to it.
+//! registration options (aliases, provided values) a server adds to it.
 //!
 //! Everything a plugin is made of is known at compile time, so [`PluginDef`] is a `static`: its
-//! endpoint table, a generated `match` that routes `(endpoint, method)` to a handler, and the list
-//! of what its handlers need from the server. Nothing is built per request or looked up by name in
-//! a map that start-up fills.
+//! endpoint table, a generated `match` that routes `(endpoint, method)` to a handler, its
+//! listeners, and the list of what its functions need from the server. Nothing is built per
+//! request or looked up by name in a map that start-up fills.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use schemars::{Schema, SchemaGenerator};
 use serde_json::Value;
 
-use crate::connection::SettingsDef;
-use crate::extract::{Call, Need};
-use crate::protocol::Outcome;
+use crate::extract::{Call, Need, UpgradeCall};
+use crate::listener::{InitialSettings, Refusal, Step};
+use crate::protocol::{Outcome, ReadData};
+use crate::settings::SettingsDef;
 
 /// A boxed handler future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 /// A generated handler: requirements, extraction, the user's function, and the reply.
 pub type Handler = fn(Call) -> BoxFuture<Outcome>;
-
-/// Reads an endpoint's request from the JSON text where `data` starts, by the format's fast way;
-/// returns the request and how many bytes it took, or `None` when it does not fit.
-pub type ReadData = fn(&str) -> Option<(Box<dyn Any + Send>, usize)>;
 
 /// A plugin as `#[plugin]` defines it.
 #[derive(Debug)]
@@ -39,8 +37,91 @@ pub struct PluginDef {
     pub endpoints: &'static [EndpointDef],
     /// The generated router.
     pub route: fn(&str, &str) -> Route,
-    /// What the plugin's handlers and requirements need from the server.
+    /// What the plugin's handlers, requirements and listeners need from the server.
     pub needs: &'static [Need],
+    /// Its lifecycle listeners, in declaration order.
+    pub listeners: &'static [ListenerDef],
+    /// Its listeners of single settings.
+    pub setting_listeners: &'static [SettingListenerDef],
+    /// Its upgrade checks.
+    pub upgrade_checks: &'static [UpgradeCheckDef],
+    /// The values it provides to every handler and listener (`#[provide]`).
+    pub provides: &'static [ProvideDef],
+}
+
+/// The lifecycle events a listener can hear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerEvent {
+    /// A connection opened (after the upgrade, before its first request is read).
+    ConnectionOpened,
+    /// A connection closed, however it ended; heard once per connection.
+    ConnectionClosed,
+    /// A request arrived, before its format is checked.
+    RequestReceived,
+    /// A reply is ready, before it is sent.
+    ResponsePrepared,
+    /// A reply was handed to the connection's writer.
+    ResponseSent,
+    /// A setting of any plugin changed on the connection.
+    ConnectionChanged,
+}
+
+/// A generated listener: extraction, the user's function, and the step its return value means.
+pub(crate) type ListenerFn = fn(&mut Call) -> BoxFuture<Step>;
+
+/// One lifecycle listener.
+#[derive(Debug, Clone, Copy)]
+pub struct ListenerDef {
+    /// What it listens to.
+    pub event: ListenerEvent,
+    /// `plugin::function`, for logs and the error hook.
+    pub name: &'static str,
+    /// The generated listener.
+    pub run: ListenerFn,
+    /// Whether it reads `data` (takes [`Data`](crate::Data)).
+    pub reads_data: bool,
+    /// Whether it can replace `data` (returns [`Data`](crate::Data)).
+    pub transforms: bool,
+    /// Whether it reads the request's `meta`.
+    pub reads_meta: bool,
+}
+
+/// A generated setting listener: given the old and new settings of the plugin it listens to,
+/// it compares the one setting and returns the listener's work only when that changed.
+pub(crate) type SettingListenerFn = fn(&mut Call, &dyn Any, &dyn Any) -> Option<BoxFuture<Step>>;
+
+/// A listener of one setting.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingListenerDef {
+    /// The settings slot it watches.
+    pub settings: SettingsDef,
+    /// `plugin::function`.
+    pub name: &'static str,
+    /// The generated listener.
+    pub run: SettingListenerFn,
+}
+
+/// What an upgrade check decides.
+pub type Verdict = Result<Option<InitialSettings>, Refusal>;
+
+/// A generated upgrade check.
+#[derive(Debug, Clone, Copy)]
+pub struct UpgradeCheckDef {
+    /// `plugin::function`.
+    pub name: &'static str,
+    /// The generated check.
+    pub run: fn(&UpgradeCall) -> BoxFuture<Verdict>,
+}
+
+/// A value a plugin provides.
+#[derive(Debug, Clone, Copy)]
+pub struct ProvideDef {
+    /// The value's type.
+    pub type_id: fn() -> TypeId,
+    /// Its name, for errors.
+    pub type_name: fn() -> &'static str,
+    /// Makes the value, once, when the server starts.
+    pub make: fn() -> Arc<dyn Any + Send + Sync>,
 }
 
 /// One endpoint: a name with its methods.
@@ -58,21 +139,22 @@ pub struct MethodDef {
     pub method: &'static str,
     /// The generated handler.
     pub handler: Handler,
-    /// Its requirements as written, for the API description.
-    pub requirements: &'static [&'static str],
+    /// Its requirements as clients know them (`auth.authenticated`), for the API description.
+    pub requirements: &'static [fn() -> String],
     /// Its request format in the original notation; `None` accepts any `data`.
     pub format: Option<fn() -> Value>,
     /// Its request's JSON Schema; `None` accepts any `data`.
     pub schema: Option<fn(&mut SchemaGenerator) -> Schema>,
     /// Reads its request while the envelope is read, when `data` follows `meta`.
     pub read: Option<ReadData>,
+    /// Whether the handler asks for the request's `meta`.
+    pub reads_meta: bool,
 }
 
 impl fmt::Debug for MethodDef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MethodDef")
             .field("method", &self.method)
-            .field("requirements", &self.requirements)
             .finish_non_exhaustive()
     }
 }
@@ -91,10 +173,11 @@ pub enum Route {
 /// A plugin ready to be added to a server, with its registration options.
 ///
 /// Made by the `plugin()` function that `#[plugin]` generates in the plugin's module.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Plugin {
     def: &'static PluginDef,
     aliases: Vec<(String, String)>,
+    provided: Vec<(TypeId, &'static str, Arc<dyn Any + Send + Sync>)>,
 }
 
 impl Plugin {
@@ -103,7 +186,23 @@ impl Plugin {
         Self {
             def,
             aliases: Vec::new(),
+            provided: Vec::new(),
         }
+    }
+
+    /// Provides `value` to every handler and listener of every plugin on the server, which
+    /// receive it as [`State<T>`](crate::State): the original's `passToListeners`, for values made
+    /// at run time (a database pool, a client). Values known when the plugin is written can be
+    /// provided in the plugin itself with `#[provide]`.
+    pub fn provide<T: Any + Send + Sync>(mut self, value: T) -> Self {
+        self.provided
+            .retain(|(type_id, _, _)| *type_id != TypeId::of::<T>());
+        self.provided.push((
+            TypeId::of::<T>(),
+            std::any::type_name::<T>(),
+            Arc::new(value),
+        ));
+        self
     }
 
     /// Makes endpoint `endpoint` of this plugin reachable as `alias` too (the original's
@@ -125,5 +224,24 @@ impl Plugin {
 
     pub(crate) fn aliases(&self) -> &[(String, String)] {
         &self.aliases
+    }
+
+    /// Every value this plugin provides: `#[provide]` functions' values, then `provide`'s.
+    pub(crate) fn provided(&self) -> Vec<(TypeId, &'static str, Arc<dyn Any + Send + Sync>)> {
+        self.def
+            .provides
+            .iter()
+            .map(|provide| ((provide.type_id)(), (provide.type_name)(), (provide.make)()))
+            .chain(self.provided.iter().cloned())
+            .collect()
+    }
+}
+
+impl fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("name", &self.def.name)
+            .field("aliases", &self.aliases)
+            .finish_non_exhaustive()
     }
 }

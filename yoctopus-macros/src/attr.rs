@@ -11,6 +11,18 @@ pub(crate) const ENDPOINT_KEYS: &[&str] = &["name", "method", "requires"];
 pub(crate) const FORMAT_CONTAINER_KEYS: &[&str] = &["rename_all"];
 pub(crate) const FORMAT_FIELD_KEYS: &[&str] = &["rename", "with"];
 pub(crate) const FORMAT_VARIANT_KEYS: &[&str] = &["rename"];
+pub(crate) const SETTINGS_CONTAINER_KEYS: &[&str] = &["rename_all"];
+pub(crate) const SETTINGS_FIELD_KEYS: &[&str] = &["rename"];
+/// The events `#[on(...)]` accepts, besides a setting.
+pub(crate) const EVENTS: &[&str] = &[
+    "upgrade",
+    "connection_opened",
+    "connection_closed",
+    "request_received",
+    "response_prepared",
+    "response_sent",
+    "connection_changed",
+];
 
 /// `#[plugin(name = "...")]`.
 #[derive(Default)]
@@ -82,6 +94,88 @@ impl EndpointArgs {
             }
         })?;
         Ok(parsed)
+    }
+}
+
+/// `#[settings(...)]` on the settings struct or one of its fields.
+#[derive(Default)]
+pub(crate) struct SettingsArgs {
+    pub(crate) rename_all: Option<LitStr>,
+    pub(crate) rename: Option<LitStr>,
+}
+
+impl SettingsArgs {
+    /// Reads `attr` (a `#[settings]` or `#[settings(...)]`), allowing the keys in `allowed`.
+    pub(crate) fn parse(attr: &syn::Attribute, allowed: &[&str]) -> syn::Result<Self> {
+        let mut parsed = Self::default();
+        match &attr.meta {
+            syn::Meta::Path(_) => return Ok(parsed),
+            syn::Meta::NameValue(name_value) => {
+                return Err(syn::Error::new_spanned(
+                    &name_value.value,
+                    "`#[settings]` takes a list of arguments, e.g. `#[settings(rename_all = \"camelCase\")]`",
+                ))
+            }
+            syn::Meta::List(list) if list.tokens.is_empty() => return Ok(parsed),
+            syn::Meta::List(_) => {}
+        }
+        attr.parse_nested_meta(|meta| {
+            let key = key_text(&meta.path);
+            if !allowed.contains(&key.as_str()) {
+                return Err(unknown_key(&meta, "#[settings]", allowed));
+            }
+            match key.as_str() {
+                "rename_all" => {
+                    set_once(&mut parsed.rename_all, &meta, string(&meta, "camelCase")?)
+                }
+                _ => set_once(&mut parsed.rename, &meta, string(&meta, "isAdmin")?),
+            }
+        })?;
+        Ok(parsed)
+    }
+}
+
+/// What `#[on(...)]` listens to: a lifecycle event by name, or a setting.
+pub(crate) enum ListenTo {
+    Event(syn::Ident),
+    Setting(Expr),
+}
+
+impl ListenTo {
+    pub(crate) fn parse(attr: &syn::Attribute) -> syn::Result<Self> {
+        let expected = || {
+            let events: Vec<String> = EVENTS.iter().map(|event| format!("`{event}`")).collect();
+            format!(
+                "expected an event, one of {}, or a setting, `plugin.setting`",
+                events.join(", ")
+            )
+        };
+        let list = match &attr.meta {
+            syn::Meta::List(list) if !list.tokens.is_empty() => list,
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    attr.path(),
+                    format!("`#[on]` needs what it listens to: {}", expected()),
+                ))
+            }
+        };
+        let expr: Expr = syn::parse2(list.tokens.clone())
+            .map_err(|error| syn::Error::new(error.span(), expected()))?;
+        match expr {
+            Expr::Path(path) if path.path.get_ident().is_some() => {
+                let ident = path.path.get_ident().expect("checked above").clone();
+                if EVENTS.contains(&ident.to_string().as_str()) {
+                    Ok(Self::Event(ident))
+                } else {
+                    Err(syn::Error::new(
+                        ident.span(),
+                        format!("unknown listener event `{ident}`; {}", expected()),
+                    ))
+                }
+            }
+            Expr::Field(_) => Ok(Self::Setting(expr)),
+            other => Err(syn::Error::new_spanned(other, expected())),
+        }
     }
 }
 

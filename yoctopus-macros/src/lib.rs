@@ -117,11 +117,98 @@ pub fn endpoint(_args: TokenStream, item: TokenStream) -> TokenStream {
     outside_plugin("endpoint", item)
 }
 
+/// Marks an async function inside a [`#[plugin]`](macro@plugin) module as a listener: of a
+/// lifecycle event, of a setting, or of upgrade requests.
+///
+/// ```
+/// # use yoctopus_core::prelude::*;
+/// # #[plugin] pub mod auth {
+/// #     #[settings] #[derive(Default, Clone)] pub struct Settings { pub authenticated: bool }
+/// # }
+/// #[plugin]
+/// mod logger {
+///     use yoctopus_core::prelude::*;
+///
+///     #[on(connection_opened)]
+///     async fn opened(id: ConnectionId, upgrade: UpgradeRequest) {
+///         tracing::info!(%id, path = upgrade.path(), "connection opened");
+///     }
+///
+///     #[on(connection_closed)]
+///     async fn closed(id: ConnectionId, closed: Closed) {
+///         tracing::info!(%id, code = closed.code, "connection closed");
+///     }
+///
+///     #[on(super::auth.authenticated)]
+///     async fn authenticated(change: Changed<bool>, id: ConnectionId) {
+///         tracing::info!(%id, "auth changed to {}", change.value);
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # What it listens to
+/// | `#[on(...)]` | when | may return |
+/// | --- | --- | --- |
+/// | `upgrade` | before the HTTP upgrade; no connection exists yet | `Result<(), Refusal>` or `Result<Settings, Refusal>`: refuse with an HTTP status, or admit (with the connection's first settings of this plugin) |
+/// | `connection_opened` | after the upgrade, before the first request is read | `()` |
+/// | `connection_closed` | once per connection, however it ended | `()` |
+/// | `request_received` | before the request's format is checked | `Data` (replaces `data`), `Err(Reject)` (refuses the request) |
+/// | `response_prepared` | after the handler, before the reply is sent | `Data` (replaces the reply's `data`) |
+/// | `response_sent` | after the reply is handed to the connection's writer | `()` |
+/// | `connection_changed` | a setting of any plugin changed | `()` |
+/// | `plugin.setting` | that setting changed (and only if its value differs) | `()` |
+///
+/// Any of them may also return `Result<_, E>` with `E: Display`: an `Err` is logged and given to
+/// the error hook, and the connection carries on. Listeners run in plugin registration order, and
+/// each sees what the one before returned.
+///
+/// # Arguments
+/// By type, as for endpoints: `Connection`, `ConnectionId`, `ConnectionSettings<T>`, `Notify`,
+/// `State<T>`, `UpgradeRequest`; `Meta` where there is a request; `Data` in `request_received`
+/// and `response_prepared`; `Closed` in `connection_closed`; `ConnectionChanged` in
+/// `connection_changed`; `Changed<T>` in a setting listener, `T` being the setting's type. An
+/// upgrade check takes only `UpgradeRequest` and `State<T>`. An argument asked for where it is
+/// not available is a compile error at its type.
+#[proc_macro_attribute]
+pub fn on(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_plugin("on", item)
+}
+
+/// Marks a function inside a [`#[plugin]`](macro@plugin) module that makes a value for every
+/// handler and listener of the server, which receive it as `State<T>`: the original's
+/// `passToListeners`. It runs once, when the server starts.
+///
+/// ```
+/// # use yoctopus_core::prelude::*;
+/// #[plugin]
+/// mod clock {
+///     use yoctopus_core::prelude::*;
+///
+///     /// Any plugin's handler can take `State<Clock>`.
+///     pub struct Clock { pub offset_seconds: i64 }
+///
+///     #[provide]
+///     fn clock() -> Clock {
+///         Clock { offset_seconds: 0 }
+///     }
+/// }
+/// # fn main() {}
+/// ```
+#[proc_macro_attribute]
+pub fn provide(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_plugin("provide", item)
+}
+
 /// Marks the struct inside a [`#[plugin]`](macro@plugin) module that holds its connection-scoped
 /// settings.
 ///
 /// Every connection starts with `Default::default()`; the struct must also be `Clone`, and its
 /// fields `Serialize` (so that `Connection::get("plugin", "field")` can read them as JSON).
+///
+/// Settings are named on the wire (in `get`, exports, filters and requirement errors) by their
+/// field names, or as `#[settings(rename_all = "camelCase")]` on the struct and
+/// `#[settings(rename = "isAdmin")]` on a field say, so that a port keeps the original's names.
 ///
 /// ```
 /// # use yoctopus_core::prelude::*;

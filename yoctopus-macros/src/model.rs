@@ -8,7 +8,10 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Ident, Item, ItemFn, ItemMod, ItemStruct, LitStr, Type};
 
-use crate::attr::{EndpointArgs, PluginArgs};
+use crate::attr::{
+    EndpointArgs, ListenTo, PluginArgs, SettingsArgs, SETTINGS_CONTAINER_KEYS, SETTINGS_FIELD_KEYS,
+};
+use crate::case;
 use crate::check;
 use crate::errors::Errors;
 use crate::requires::Requirement;
@@ -19,11 +22,44 @@ pub(crate) struct Plugin {
     pub(crate) name: String,
     pub(crate) settings: Option<Settings>,
     pub(crate) endpoints: Vec<Endpoint>,
+    pub(crate) listeners: Vec<Listener>,
+    pub(crate) provides: Vec<Provide>,
 }
 
 pub(crate) struct Settings {
     pub(crate) ident: Ident,
-    pub(crate) fields: Vec<(Ident, Type)>,
+    pub(crate) fields: Vec<SettingField>,
+}
+
+pub(crate) struct SettingField {
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+    /// The name clients and `get` use.
+    pub(crate) wire_name: String,
+}
+
+/// An `#[on(...)]` function.
+pub(crate) struct Listener {
+    pub(crate) function: Ident,
+    pub(crate) kind: ListenerKind,
+    pub(crate) arguments: Vec<Type>,
+    /// The return type; `None` for `()`.
+    pub(crate) output: Option<Type>,
+}
+
+pub(crate) enum ListenerKind {
+    /// `#[on(upgrade)]`: decides whether a client may connect.
+    Upgrade,
+    /// A lifecycle event, by its name as written in `#[on(...)]`.
+    Event(Ident),
+    /// One setting of a plugin: `#[on(auth.authenticated)]`.
+    Setting { plugin: syn::Path, field: Ident },
+}
+
+/// A `#[provide]` function: makes a value every handler and listener can take as `State<T>`.
+pub(crate) struct Provide {
+    pub(crate) function: Ident,
+    pub(crate) output: Type,
 }
 
 pub(crate) struct Endpoint {
@@ -80,7 +116,39 @@ impl Plugin {
         let mut settings: Option<Settings> = None;
         let mut first_settings_span = None;
         let mut endpoints = Vec::new();
+        let mut listeners = Vec::new();
+        let mut provides = Vec::new();
         for item in items.iter_mut() {
+            if let Some(attr) = take_attribute(item, "on") {
+                match &mut *item {
+                    Item::Fn(function) => match Listener::build(&attr, function) {
+                        Ok(listener) => listeners.push(listener),
+                        Err(error) => errors.push(error),
+                    },
+                    other => errors.push(syn::Error::new_spanned(
+                        attr.path(),
+                        format!(
+                            "`#[on]` goes on an async function, not on {}",
+                            describe(other)
+                        ),
+                    )),
+                }
+            }
+            if let Some(attr) = take_attribute(item, "provide") {
+                match &mut *item {
+                    Item::Fn(function) => match Provide::build(&attr, function) {
+                        Ok(provide) => provides.push(provide),
+                        Err(error) => errors.push(error),
+                    },
+                    other => errors.push(syn::Error::new_spanned(
+                        attr.path(),
+                        format!(
+                            "`#[provide]` goes on a function, not on {}",
+                            describe(other)
+                        ),
+                    )),
+                }
+            }
             if let Some(attr) = take_attribute(item, "settings") {
                 match &mut *item {
                     Item::Struct(item) => {
@@ -130,40 +198,40 @@ impl Plugin {
             name,
             settings,
             endpoints,
+            listeners,
+            provides,
         })
     }
 }
 
 impl Settings {
-    fn build(attr: &syn::Attribute, item: &ItemStruct) -> syn::Result<Self> {
-        match &attr.meta {
-            syn::Meta::Path(_) => {}
-            syn::Meta::List(list) if !list.tokens.is_empty() => {
-                return Err(syn::Error::new_spanned(
-                    &list.tokens,
-                    "`#[settings]` takes no arguments; write `#[settings]`",
-                ))
-            }
-            syn::Meta::List(list) => {
+    fn build(attr: &syn::Attribute, item: &mut ItemStruct) -> syn::Result<Self> {
+        let args = SettingsArgs::parse(attr, SETTINGS_CONTAINER_KEYS)?;
+        let style = match &args.rename_all {
+            Some(style) if case::rename("x", &style.value()).is_none() => {
                 return Err(syn::Error::new(
-                    list.delimiter.span().join(),
-                    "`#[settings]` takes no arguments; write `#[settings]`",
+                    style.span(),
+                    format!(
+                        "unknown `rename_all` style `{}`; expected one of {}",
+                        style.value(),
+                        case::STYLES
+                            .iter()
+                            .map(|style| format!("`{style}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 ))
             }
-            syn::Meta::NameValue(name_value) => {
-                return Err(syn::Error::new_spanned(
-                    &name_value.value,
-                    "`#[settings]` takes no arguments; write `#[settings]`",
-                ))
-            }
-        }
+            Some(style) => Some(style.value()),
+            None => None,
+        };
         if !item.generics.params.is_empty() {
             return Err(syn::Error::new_spanned(
                 &item.generics,
                 "a `#[settings]` struct cannot be generic",
             ));
         }
-        let fields = match &item.fields {
+        let fields = match &mut item.fields {
             syn::Fields::Named(fields) => fields,
             syn::Fields::Unnamed(fields) => {
                 return Err(syn::Error::new_spanned(
@@ -178,19 +246,167 @@ impl Settings {
                 ))
             }
         };
+        let mut errors = Errors::default();
+        let mut settings = Vec::new();
+        for field in fields.named.iter_mut() {
+            let ident = field.ident.clone().expect("named fields have names");
+            let mut rename = None;
+            while let Some(position) = field
+                .attrs
+                .iter()
+                .position(|attr| attr.path().is_ident("settings"))
+            {
+                let attr = field.attrs.remove(position);
+                match SettingsArgs::parse(&attr, SETTINGS_FIELD_KEYS) {
+                    Ok(args) => rename = args.rename.or(rename),
+                    Err(error) => errors.push(error),
+                }
+            }
+            let rust_name = ident.unraw().to_string();
+            let wire_name = match (&rename, &style) {
+                (Some(rename), _) => rename.value(),
+                (None, Some(style)) => {
+                    case::rename(&rust_name, style).expect("the style was checked above")
+                }
+                (None, None) => rust_name,
+            };
+            if let Some(clash) = settings
+                .iter()
+                .find(|known: &&SettingField| known.wire_name == wire_name)
+            {
+                errors.push(syn::Error::new(
+                    rename.as_ref().map_or_else(|| ident.span(), LitStr::span),
+                    format!(
+                        "two settings are called `{wire_name}`; `{}` has that name already",
+                        clash.ident
+                    ),
+                ));
+            }
+            settings.push(SettingField {
+                ident,
+                ty: field.ty.clone(),
+                wire_name,
+            });
+        }
+        errors.finish()?;
         Ok(Self {
             ident: item.ident.clone(),
-            fields: fields
-                .named
-                .iter()
-                .map(|field| {
-                    (
-                        field.ident.clone().expect("named fields have names"),
-                        field.ty.clone(),
-                    )
-                })
-                .collect(),
+            fields: settings,
         })
+    }
+}
+
+impl Listener {
+    fn build(attr: &syn::Attribute, function: &ItemFn) -> syn::Result<Self> {
+        let mut errors = Errors::default();
+        let kind = match ListenTo::parse(attr) {
+            Ok(ListenTo::Event(event)) if event == "upgrade" => Some(ListenerKind::Upgrade),
+            Ok(ListenTo::Event(event)) => Some(ListenerKind::Event(event)),
+            Ok(ListenTo::Setting(expr)) => match setting_of(&expr) {
+                Ok(kind) => Some(kind),
+                Err(error) => {
+                    errors.push(error);
+                    None
+                }
+            },
+            Err(error) => {
+                errors.push(error);
+                None
+            }
+        };
+        let signature = &function.sig;
+        if signature.asyncness.is_none() {
+            errors.push(syn::Error::new(
+                signature.fn_token.span(),
+                "`#[on]` functions must be `async`; write `async fn`",
+            ));
+        }
+        if !signature.generics.params.is_empty() {
+            errors.push(syn::Error::new_spanned(
+                &signature.generics,
+                "`#[on]` functions cannot be generic",
+            ));
+        }
+        let mut arguments = Vec::new();
+        for input in &signature.inputs {
+            match input {
+                syn::FnArg::Receiver(receiver) => errors.push(syn::Error::new_spanned(
+                    receiver,
+                    "`#[on]` functions are free functions; they cannot take `self`",
+                )),
+                syn::FnArg::Typed(typed) => arguments.push((*typed.ty).clone()),
+            }
+        }
+        errors.finish()?;
+        Ok(Self {
+            function: signature.ident.clone(),
+            kind: kind.expect("errors were reported above"),
+            arguments,
+            output: match &signature.output {
+                syn::ReturnType::Default => None,
+                syn::ReturnType::Type(_, ty) => Some((**ty).clone()),
+            },
+        })
+    }
+}
+
+/// `plugin.setting` of `#[on(plugin.setting)]`: one level, a named field.
+fn setting_of(expr: &syn::Expr) -> syn::Result<ListenerKind> {
+    let syn::Expr::Field(field) = expr else {
+        return Err(syn::Error::new_spanned(
+            expr,
+            "expected a setting, `plugin.setting`",
+        ));
+    };
+    let syn::Member::Named(ident) = &field.member else {
+        return Err(syn::Error::new_spanned(
+            &field.member,
+            "a setting has a name, `plugin.setting`",
+        ));
+    };
+    match &*field.base {
+        syn::Expr::Path(path) if path.qself.is_none() => Ok(ListenerKind::Setting {
+            plugin: path.path.clone(),
+            field: ident.clone(),
+        }),
+        _ => Err(syn::Error::new_spanned(
+            &field.member,
+            "a listener hears one whole setting, `plugin.setting`; listen to the setting and read the field inside it",
+        )),
+    }
+}
+
+impl Provide {
+    fn build(attr: &syn::Attribute, function: &ItemFn) -> syn::Result<Self> {
+        if !matches!(attr.meta, syn::Meta::Path(_)) {
+            return Err(syn::Error::new_spanned(
+                &attr.meta,
+                "`#[provide]` takes no arguments; write `#[provide]`",
+            ));
+        }
+        let signature = &function.sig;
+        if let Some(asyncness) = signature.asyncness {
+            return Err(syn::Error::new(
+                asyncness.span(),
+                "`#[provide]` functions run once when the server starts and cannot be `async`; make the value at once, or give it to `Plugin::provide`",
+            ));
+        }
+        if !signature.inputs.is_empty() || !signature.generics.params.is_empty() {
+            return Err(syn::Error::new_spanned(
+                &signature.inputs,
+                "`#[provide]` functions take no arguments",
+            ));
+        }
+        match &signature.output {
+            syn::ReturnType::Type(_, ty) => Ok(Self {
+                function: signature.ident.clone(),
+                output: (**ty).clone(),
+            }),
+            syn::ReturnType::Default => Err(syn::Error::new(
+                signature.ident.span(),
+                "a `#[provide]` function returns the value it provides",
+            )),
+        }
     }
 }
 
@@ -361,8 +577,15 @@ pub(crate) fn strip_our_attributes(module: &mut ItemMod) {
     if let Some((_, items)) = module.content.as_mut() {
         for item in items {
             while take_attribute(item, "settings").is_some() {}
+            while take_attribute(item, "provide").is_some() {}
+            if let Item::Struct(item) = item {
+                for field in item.fields.iter_mut() {
+                    field.attrs.retain(|attr| !attr.path().is_ident("settings"));
+                }
+            }
             let mut endpoint = false;
-            while take_attribute(item, "endpoint").is_some() {
+            while take_attribute(item, "endpoint").is_some() || take_attribute(item, "on").is_some()
+            {
                 endpoint = true;
             }
             if let (true, Item::Fn(function)) = (endpoint, item) {
@@ -522,7 +745,7 @@ mod tests {
     }
 
     #[test]
-    fn settings_are_one_struct_with_named_fields_and_no_arguments() {
+    fn settings_are_one_struct_with_named_fields_and_known_arguments() {
         assert_eq!(
             errors(quote! {
                 mod m {
@@ -565,17 +788,51 @@ mod tests {
             )),
             ["a `#[settings]` struct cannot be generic"]
         );
-        for attribute in [
-            quote!(#[settings(x)]),
-            quote!(#[settings()]),
-            quote!(#[settings = "x"]),
+        for (attribute, message) in [
+            (
+                quote!(#[settings(x)]),
+                "unknown `#[settings]` argument `x`; expected `rename_all`",
+            ),
+            (
+                quote!(#[settings(rename_all = "Title Case")]),
+                "unknown `rename_all` style `Title Case`; expected one of `lowercase`, `UPPERCASE`, `PascalCase`, `camelCase`, `snake_case`, `SCREAMING_SNAKE_CASE`, `kebab-case`",
+            ),
+            (
+                quote!(#[settings = "x"]),
+                "`#[settings]` takes a list of arguments, e.g. `#[settings(rename_all = \"camelCase\")]`",
+            ),
         ] {
             assert_eq!(
                 errors(quote!(mod m { #attribute struct S { a: bool } })),
-                ["`#[settings]` takes no arguments; write `#[settings]`"],
+                [message],
                 "{attribute}"
             );
         }
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[settings]
+                    struct S {
+                        #[settings(rename_all = "camelCase")]
+                        a: bool,
+                    }
+                }
+            )),
+            ["unknown `#[settings]` argument `rename_all`; expected `rename`"]
+        );
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[settings(rename_all = "camelCase")]
+                    struct S {
+                        is_admin: bool,
+                        #[settings(rename = "isAdmin")]
+                        admin: bool,
+                    }
+                }
+            )),
+            ["two settings are called `isAdmin`; `is_admin` has that name already"]
+        );
         assert_eq!(
             errors(quote!(
                 mod m {
@@ -586,6 +843,93 @@ mod tests {
                 }
             )),
             ["`#[settings]` goes on a struct, not on an enum"]
+        );
+    }
+
+    #[test]
+    fn settings_take_their_wire_names_from_renames() {
+        let plugin = build(quote! {
+            mod auth {
+                #[settings(rename_all = "camelCase")]
+                struct Settings { user_id: String, #[settings(rename = "admin")] is_admin: bool, r#type: u8 }
+            }
+        })
+        .unwrap();
+        let names: Vec<&str> = plugin
+            .settings
+            .as_ref()
+            .unwrap()
+            .fields
+            .iter()
+            .map(|f| f.wire_name.as_str())
+            .collect();
+        assert_eq!(names, ["userId", "admin", "type"]);
+    }
+
+    #[test]
+    fn listeners_name_an_event_or_one_setting() {
+        let plugin = build(quote! {
+            mod logger {
+                #[on(connection_opened)] async fn opened() {}
+                #[on(super::auth.authenticated)] async fn changed() {}
+                #[on(upgrade)] async fn check() -> Result<(), Refusal> { Ok(()) }
+                #[provide] fn clock() -> Clock { Clock }
+            }
+        })
+        .unwrap();
+        assert_eq!(plugin.listeners.len(), 3);
+        assert!(
+            matches!(&plugin.listeners[0].kind, super::ListenerKind::Event(event) if event == "connection_opened")
+        );
+        assert!(
+            matches!(&plugin.listeners[1].kind, super::ListenerKind::Setting { field, .. } if field == "authenticated")
+        );
+        assert!(matches!(
+            plugin.listeners[2].kind,
+            super::ListenerKind::Upgrade
+        ));
+        assert_eq!(plugin.provides.len(), 1);
+        let events = "expected an event, one of `upgrade`, `connection_opened`, `connection_closed`, `request_received`, `response_prepared`, `response_sent`, `connection_changed`, or a setting, `plugin.setting`";
+        for (attribute, message) in [
+            (quote!(#[on(connection_open)]), format!("unknown listener event `connection_open`; {events}")),
+            (quote!(#[on]), format!("`#[on]` needs what it listens to: {events}")),
+            (quote!(#[on(auth.profile.name)]), "a listener hears one whole setting, `plugin.setting`; listen to the setting and read the field inside it".to_owned()),
+            (quote!(#[on("auth.authenticated")]), events.to_owned()),
+        ] {
+            assert_eq!(errors(quote!(mod m { #attribute async fn f() {} })), [message], "{attribute}");
+        }
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[on(connection_opened)]
+                    fn f() {}
+                }
+            )),
+            ["`#[on]` functions must be `async`; write `async fn`"]
+        );
+        assert_eq!(
+            errors(quote!(mod m { #[provide] async fn f() -> u8 { 1 } })),
+            ["`#[provide]` functions run once when the server starts and cannot be `async`; make the value at once, or give it to `Plugin::provide`"]
+        );
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[provide]
+                    fn f(x: u8) -> u8 {
+                        x
+                    }
+                }
+            )),
+            ["`#[provide]` functions take no arguments"]
+        );
+        assert_eq!(
+            errors(quote!(
+                mod m {
+                    #[provide]
+                    fn f() {}
+                }
+            )),
+            ["a `#[provide]` function returns the value it provides"]
         );
     }
 

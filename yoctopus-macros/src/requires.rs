@@ -22,6 +22,7 @@ pub(crate) enum Requirement {
         plugin: Path,
         fields: Vec<Member>,
         test: SettingTest,
+        #[cfg_attr(not(test), expect(dead_code, reason = "read by the model tests"))]
         text: String,
     },
     /// An async predicate function.
@@ -64,7 +65,8 @@ impl Requirement {
         }
     }
 
-    /// The requirement as error replies name it.
+    /// The requirement as written.
+    #[cfg(test)]
     pub(crate) fn text(&self) -> &str {
         match self {
             Self::Setting { text, .. } | Self::Predicate { text, .. } => text,

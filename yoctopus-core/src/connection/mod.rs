@@ -1,20 +1,24 @@
-//! Connections: ids, the handle plugins use to read and change a connection, and its task.
+//! Connections: ids, the handle plugins use to read and change a connection, and its upgrade
+//! request.
 //!
-//! A [`Connection`] is a cheap, cloneable handle. Its settings sit behind a short-held mutex that
-//! is never held across an `.await`; frames to the client go through a bounded queue that the
-//! connection's own loop drains, so no caller ever writes to the socket directly.
+//! A [`Connection`] holds only its own parts: its settings store, its outbound queue, its
+//! wake-up signals, its upgrade request, and the table of settings slots. It never reaches up to
+//! the application or the server: a setting change is reported to an observer that the
+//! application installs (held weakly, so a `Connection` kept in a subscriber list keeps nothing
+//! else alive), and frames to the client go through a bounded queue that the connection's own
+//! loop drains, so no caller ever writes to the socket directly. Settings sit behind a short-held
+//! mutex that is never held across an `.await`.
 
-mod settings;
 mod signal;
-pub(crate) mod task;
+mod upgrade_request;
 
-pub(crate) use settings::{downcast, SettingsRegistry, SettingsStore};
-pub use settings::{PluginSettings, SettingsDef};
+pub use upgrade_request::UpgradeRequest;
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -22,9 +26,36 @@ use tokio::sync::mpsc;
 
 use crate::error::{PushError, SettingsError};
 use crate::protocol::Push;
-use crate::server::Runtime;
+use crate::settings::{downcast, AnySettings, PluginSettings, SettingsRegistry, SettingsStore};
 use crate::transport::{close_code, Outbound};
 use signal::{Places, Signal};
+
+/// How long to wait for the other side of a close handshake before dropping the socket.
+pub(crate) const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Learns of every settings change on a connection; the application's listeners implement it.
+pub(crate) trait SettingsObserver: Send + Sync {
+    /// Slot `index` of `connection` went from `old` to `new`; called outside any lock, after the
+    /// change is visible.
+    fn settings_changed(
+        &self,
+        connection: &Connection,
+        index: usize,
+        old: &Arc<dyn AnySettings>,
+        new: &Arc<dyn AnySettings>,
+    );
+}
+
+/// The parts a connection is made of, handed over by whoever accepts it.
+pub(crate) struct ConnectionParts {
+    pub(crate) id: ConnectionId,
+    pub(crate) upgrade: UpgradeRequest,
+    pub(crate) store: SettingsStore,
+    pub(crate) registry: Arc<SettingsRegistry>,
+    pub(crate) observer: Weak<dyn SettingsObserver>,
+    pub(crate) outbound: mpsc::Sender<Outbound>,
+    pub(crate) max_in_flight: usize,
+}
 
 /// Identifies a connection for as long as the server runs; never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -68,10 +99,11 @@ pub struct Connection {
 
 pub(crate) struct ConnectionShared {
     id: ConnectionId,
-    remote_addr: SocketAddr,
+    upgrade: UpgradeRequest,
     settings: Mutex<SettingsStore>,
+    registry: Arc<SettingsRegistry>,
+    observer: Weak<dyn SettingsObserver>,
     outbound: mpsc::Sender<Outbound>,
-    runtime: Arc<Runtime>,
     lost_pings: AtomicU32,
     /// Raised to drop the connection at once.
     terminate: Signal,
@@ -81,25 +113,19 @@ pub(crate) struct ConnectionShared {
 }
 
 impl Connection {
-    pub(crate) fn new(
-        id: ConnectionId,
-        remote_addr: SocketAddr,
-        outbound: mpsc::Sender<Outbound>,
-        runtime: Arc<Runtime>,
-    ) -> Self {
-        let settings = Mutex::new(runtime.settings().new_store());
-        let in_flight = Places::new(runtime.config().max_in_flight);
+    pub(crate) fn new(parts: ConnectionParts) -> Self {
         Self {
             shared: Arc::new(ConnectionShared {
-                id,
-                remote_addr,
-                settings,
-                outbound,
-                runtime,
+                id: parts.id,
+                upgrade: parts.upgrade,
+                settings: Mutex::new(parts.store),
+                registry: parts.registry,
+                observer: parts.observer,
+                outbound: parts.outbound,
                 lost_pings: AtomicU32::new(0),
                 terminate: Signal::default(),
                 urgent_close: Signal::default(),
-                in_flight,
+                in_flight: Places::new(parts.max_in_flight),
             }),
         }
     }
@@ -111,19 +137,19 @@ impl Connection {
 
     /// The client's address.
     pub fn remote_addr(&self) -> SocketAddr {
-        self.shared.remote_addr
+        self.shared.upgrade.remote_addr()
+    }
+
+    /// The HTTP request that opened this connection: path, query string, headers.
+    pub fn upgrade_request(&self) -> &UpgradeRequest {
+        &self.shared.upgrade
     }
 
     /// A snapshot of plugin settings `T` for this connection.
     ///
     /// The snapshot does not change when the settings are later replaced; read again to see that.
     pub fn settings<T: PluginSettings>(&self) -> Arc<T> {
-        match self
-            .shared
-            .runtime
-            .settings()
-            .index_of(std::any::TypeId::of::<T>())
-        {
+        match self.shared.registry.index_of(std::any::TypeId::of::<T>()) {
             Some(index) => downcast(Arc::clone(self.store().slot(index))),
             // Unreachable through generated code: the server refuses to start when a plugin reads
             // settings of a plugin that is not registered. Reached only by hand-written calls.
@@ -131,27 +157,32 @@ impl Connection {
         }
     }
 
-    /// One setting as JSON, by plugin and setting name: `get("auth", "user_id")`.
+    /// One setting as JSON, by plugin and setting name as clients see them:
+    /// `get("auth", "userId")` (the names follow `#[settings(rename_all = ...)]`).
     ///
     /// `None` when the plugin is not registered or declares no such setting.
     pub fn get(&self, plugin: &str, setting: &str) -> Option<Value> {
-        let index = self.shared.runtime.settings().index_of_plugin(plugin)?;
+        let index = self.shared.registry.index_of_plugin(plugin)?;
         let slot = Arc::clone(self.store().slot(index));
         slot.field(setting)
     }
 
     /// All settings of one plugin as a JSON object.
     pub fn settings_json(&self, plugin: &str) -> Option<Value> {
-        let index = self.shared.runtime.settings().index_of_plugin(plugin)?;
+        let index = self.shared.registry.index_of_plugin(plugin)?;
         let slot = Arc::clone(self.store().slot(index));
         Some(slot.to_json())
     }
 
     /// Replaces plugin settings `T` for this connection.
+    ///
+    /// Setting-change listeners of the settings that differ run before this returns (one that has
+    /// to wait finishes in a task of its own).
     pub fn set<T: PluginSettings>(&self, settings: T) -> Result<(), SettingsError> {
         let index = self.slot_index::<T>()?;
-        let previous = self.store().replace(index, Arc::new(settings));
-        drop(previous);
+        let new: Arc<dyn AnySettings> = Arc::new(settings);
+        let previous = self.store().replace(index, Arc::clone(&new));
+        self.changed(index, &previous, &new);
         Ok(())
     }
 
@@ -166,10 +197,36 @@ impl Connection {
         let mut store = self.store();
         let mut next: T = T::clone(&downcast::<T>(Arc::clone(store.slot(index))));
         change(&mut next);
-        let previous = store.replace(index, Arc::new(next));
+        let new: Arc<dyn AnySettings> = Arc::new(next);
+        let previous = store.replace(index, Arc::clone(&new));
         drop(store);
-        drop(previous);
+        self.changed(index, &previous, &new);
         Ok(())
+    }
+
+    /// Tells the observer, if the application still runs and listens.
+    fn changed(&self, index: usize, old: &Arc<dyn AnySettings>, new: &Arc<dyn AnySettings>) {
+        if let Some(observer) = self.shared.observer.upgrade() {
+            observer.settings_changed(self, index, old, new);
+        }
+    }
+
+    /// Every plugin's settings as one JSON object keyed by plugin name: the original's
+    /// `exportStore`.
+    pub fn export_settings(&self) -> Value {
+        let slots: Vec<Arc<dyn AnySettings>> = self.store().slots().to_vec();
+        Value::Object(
+            slots
+                .iter()
+                .enumerate()
+                .map(|(index, slot)| {
+                    (
+                        self.shared.registry.plugin_at(index).to_owned(),
+                        slot.to_json(),
+                    )
+                })
+                .collect(),
+        )
     }
 
     /// Sends `push` to this connection without waiting.
@@ -197,7 +254,7 @@ impl Connection {
         if self.shared.urgent_close.raise(code) {
             let connection = self.clone();
             tokio::spawn(async move {
-                tokio::time::sleep(task::CLOSE_HANDSHAKE_TIMEOUT).await;
+                tokio::time::sleep(CLOSE_HANDSHAKE_TIMEOUT).await;
                 connection.terminate();
             });
         }
@@ -213,20 +270,12 @@ impl Connection {
         self.shared.in_flight.free().await;
     }
 
-    /// Takes one of this connection's `max_in_flight` places if one is free, and counts the
-    /// request as running on the server until the guard is dropped.
-    pub(crate) fn try_start_request(&self) -> Option<RequestGuard> {
-        self.shared
-            .in_flight
-            .try_take()
-            .then(|| self.request_guard())
-    }
-
-    fn request_guard(&self) -> RequestGuard {
-        RequestGuard {
+    /// Takes one of this connection's `max_in_flight` places if one is free; the place is given
+    /// back when the guard is dropped.
+    pub(crate) fn try_take_place(&self) -> Option<Place> {
+        self.shared.in_flight.try_take().then(|| Place {
             connection: self.clone(),
-            _server: self.shared.runtime.enter_request(),
-        }
+        })
     }
 
     /// Sends a text message as it is, outside the JSON protocol (for servers with a
@@ -276,10 +325,6 @@ impl Connection {
         self.shared.terminate.raised().await;
     }
 
-    pub(crate) fn runtime(&self) -> &Arc<Runtime> {
-        &self.shared.runtime
-    }
-
     pub(crate) fn outbound(&self) -> &mpsc::Sender<Outbound> {
         &self.shared.outbound
     }
@@ -295,8 +340,7 @@ impl Connection {
 
     fn slot_index<T: PluginSettings>(&self) -> Result<usize, SettingsError> {
         self.shared
-            .runtime
-            .settings()
+            .registry
             .index_of(std::any::TypeId::of::<T>())
             .ok_or(SettingsError::PluginNotRegistered { plugin: T::PLUGIN })
     }
@@ -312,12 +356,11 @@ impl Connection {
 }
 
 /// One running request of a connection; gives its place back when dropped.
-pub(crate) struct RequestGuard {
+pub(crate) struct Place {
     connection: Connection,
-    _server: crate::server::RequestCount,
 }
 
-impl Drop for RequestGuard {
+impl Drop for Place {
     fn drop(&mut self) {
         self.connection.shared.in_flight.give_back();
     }
@@ -327,7 +370,7 @@ impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
             .field("id", &self.shared.id)
-            .field("remote_addr", &self.shared.remote_addr)
+            .field("remote_addr", &self.remote_addr())
             .finish_non_exhaustive()
     }
 }

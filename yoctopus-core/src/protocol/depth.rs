@@ -51,9 +51,85 @@ fn deepest(text: &[u8]) -> usize {
     deepest
 }
 
+/// The text of the value under `key` in the top-level object of `text`, found without parsing
+/// (so without recursing into the rest): lets a reply to a frame that nests too deep still echo
+/// its `meta.id`. Keys are compared as written, quotes included (`"meta"`).
+pub(crate) fn top_level_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut string_start = 0;
+    let mut last_key: Option<&str> = None;
+    let mut value_start: Option<usize> = None;
+    for (index, &byte) in bytes.iter().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => {
+                    in_string = false;
+                    if depth == 1 && value_start.is_none() {
+                        last_key = text.get(string_start..=index);
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => {
+                in_string = true;
+                string_start = index;
+            }
+            b':' if depth == 1 && last_key == Some(key) => value_start = Some(index + 1),
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                if depth == 1 {
+                    // The top-level object ends; a scalar value ends with it.
+                    return value_start
+                        .and_then(|start| text.get(start..index))
+                        .map(str::trim);
+                }
+                depth = depth.saturating_sub(1);
+                if depth == 1 {
+                    if let Some(start) = value_start {
+                        return text.get(start..=index).map(str::trim);
+                    }
+                }
+                if depth == 0 {
+                    return None;
+                }
+            }
+            b',' if depth == 1 => {
+                if let Some(start) = value_start {
+                    return text.get(start..index).map(str::trim);
+                }
+                last_key = None;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
-    use super::exceeds_depth;
+    use super::{exceeds_depth, top_level_value};
+
+    #[test]
+    fn a_top_level_value_is_found_whatever_comes_before_it() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let text = format!(r#"{{"data": {deep}, "meta": {{"id": 7, "x": [1]}}, "other": 1}}"#);
+        assert_eq!(
+            top_level_value(&text, "\"meta\""),
+            Some(r#"{"id": 7, "x": [1]}"#)
+        );
+        assert_eq!(top_level_value(r#"{"meta": 5}"#, "\"meta\""), Some("5"));
+        assert_eq!(
+            top_level_value(r#"{"data": {"meta": 1}}"#, "\"meta\""),
+            None
+        );
+        assert_eq!(top_level_value("[1, 2]", "\"meta\""), None);
+    }
 
     #[test]
     fn openings_are_counted_across_chunks() {

@@ -13,6 +13,8 @@ mod request;
 pub(crate) use depth::exceeds_depth;
 pub use push::Push;
 pub(crate) use reply::ReplyHead;
-pub use reply::{ErrorBody, Outcome};
-pub use request::FieldIndex;
-pub(crate) use request::{parse_in_one_pass, parse_request, OnePassData, ParsedRequest};
+pub use reply::{ErrorBody, Meta, Outcome};
+pub(crate) use request::{
+    parse_in_one_pass, parse_request, read_meta_of_deep_frame, OnePassData, ParsedRequest,
+};
+pub use request::{FieldIndex, ReadData};

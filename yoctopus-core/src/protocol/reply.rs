@@ -9,6 +9,8 @@ use serde_json::value::RawValue;
 #[derive(Debug, Clone)]
 pub(crate) struct ReplyHead {
     bytes: Vec<u8>,
+    /// Where `id`, `endpoint` and `method` sit in `bytes`, as read (empty when absent).
+    echoed: [(u32, u32); 3],
 }
 
 impl ReplyHead {
@@ -30,17 +32,38 @@ impl ReplyHead {
                 .sum::<usize>(),
         );
         bytes.extend_from_slice(b"{\"meta\":{");
-        for (name, raw) in echoed {
+        let mut ranges = [(0, 0); 3];
+        for ((name, raw), range) in echoed.into_iter().zip(&mut ranges) {
             if let Some(raw) = raw {
                 bytes.push(b'"');
                 bytes.extend_from_slice(name.as_bytes());
                 bytes.extend_from_slice(b"\":");
+                let start = bytes.len();
                 bytes.extend_from_slice(raw.get().as_bytes());
+                *range = (position(start), position(bytes.len()));
                 bytes.push(b',');
             }
         }
         bytes.extend_from_slice(b"\"status\":");
-        Self { bytes }
+        Self {
+            bytes,
+            echoed: ranges,
+        }
+    }
+
+    /// The request's `meta` as sent, read back from the head (only for handlers and listeners
+    /// that ask for it).
+    pub(crate) fn meta(&self) -> Meta {
+        let raw = |index: usize| {
+            let (start, end) = self.echoed[index];
+            std::str::from_utf8(&self.bytes[start as usize..end as usize]).unwrap_or_default()
+        };
+        let text = |index: usize| serde_json::from_str::<String>(raw(index)).unwrap_or_default();
+        Meta {
+            id: serde_json::from_str(raw(0)).unwrap_or(serde_json::Value::Null),
+            endpoint: text(1),
+            method: text(2),
+        }
     }
 
     /// The pieces of `{"meta":{...,"status":"ok"},"data":<data>}`, for writing it without
@@ -67,6 +90,15 @@ impl ReplyHead {
             .expect("the head is JSON text and the error was serialized as JSON")
     }
 
+    /// Renders whichever reply `outcome` calls for, keeping the head.
+    pub(crate) fn render_ref(&self, outcome: &Outcome) -> Vec<u8> {
+        Self {
+            bytes: self.bytes.clone(),
+            echoed: self.echoed,
+        }
+        .render(outcome)
+    }
+
     /// Renders whichever reply `outcome` calls for.
     pub(crate) fn render(self, outcome: &Outcome) -> Vec<u8> {
         match outcome {
@@ -74,6 +106,23 @@ impl ReplyHead {
             Outcome::Error(error) => self.render_error(error).into_bytes(),
         }
     }
+}
+
+/// Frames are bounded by the message size limit, far below 4 GiB.
+fn position(offset: usize) -> u32 {
+    u32::try_from(offset).unwrap_or(u32::MAX)
+}
+
+/// A request's `meta` as the client sent it, for handlers and listeners that ask for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Meta {
+    /// `meta.id` as sent: a string or a number (`null` when absent).
+    pub id: serde_json::Value,
+    /// `meta.endpoint` as the client named it (an alias stays the alias).
+    pub endpoint: String,
+    /// `meta.method`.
+    pub method: String,
 }
 
 /// The `error` of an error reply: one message, or one per failing field.

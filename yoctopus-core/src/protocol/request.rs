@@ -8,6 +8,10 @@ use serde_json::value::RawValue;
 
 use super::{ErrorBody, ReplyHead};
 
+/// Reads an endpoint's request from the JSON text where `data` starts, by the format's fast way;
+/// returns the request and how many bytes it took, or `None` when it does not fit.
+pub type ReadData = fn(&str) -> Option<(Box<dyn std::any::Any + Send>, usize)>;
+
 /// A frame read as far as the protocol allows.
 #[derive(Debug)]
 pub(crate) enum ParsedRequest<'a> {
@@ -127,6 +131,19 @@ pub(crate) fn parse_request(text: &str) -> ParsedRequest<'_> {
     }
 }
 
+/// The reply head for a frame that nests deeper than `max_depth`: its `meta` is found without
+/// parsing the rest and read when it is itself shallow enough, so the error reply carries the
+/// request's id whenever it could be read.
+pub(crate) fn read_meta_of_deep_frame(text: &str, max_depth: usize) -> ReplyHead {
+    let meta = super::depth::top_level_value(text, "\"meta\"")
+        .filter(|meta| !super::exceeds_depth(meta.as_bytes(), max_depth))
+        .and_then(|meta| serde_json::from_str::<Meta<'_>>(meta).ok());
+    match meta {
+        Some(meta) => ReplyHead::new(meta.id, meta.endpoint, meta.method),
+        None => ReplyHead::empty(),
+    }
+}
+
 /// A request read by [`parse_in_one_pass`]: where it routes, and its `data`, either already the
 /// endpoint's request or the raw text.
 pub(crate) struct OnePass<'a, R> {
@@ -150,7 +167,7 @@ pub(crate) enum OnePassData<'a> {
 pub(crate) fn parse_in_one_pass<'a, R>(
     text: &'a str,
     route_for: impl Fn(&str, &str) -> R,
-    reader_of: impl Fn(&R) -> Option<crate::plugin::ReadData>,
+    reader_of: impl Fn(&R) -> Option<ReadData>,
 ) -> Option<OnePass<'a, R>> {
     const WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
     let mut rest = text.trim_start_matches(WHITESPACE).strip_prefix('{')?;

@@ -10,11 +10,12 @@ use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::runtime::{BinaryHandler, ErrorHook, Limits, MessageHandler, Parts};
-use super::{accept_loop, liveness, AllowedOrigins, ErrorEvent, Runtime, Server, TlsConfig};
-use crate::connection::{Connection, SettingsRegistry};
-use crate::dispatch::Router;
+use super::network::Limits;
+use super::{accept_loop, liveness, AllowedOrigins, Network, Server, TlsConfig};
+use crate::app::{App, AppParts, BinaryHandler, MessageHandler};
+use crate::connection::Connection;
 use crate::error::ServerError;
+use crate::fault::{ErrorEvent, ErrorHook};
 use crate::plugin::Plugin;
 use crate::transport::Message;
 
@@ -264,17 +265,14 @@ impl ServerBuilder {
     /// The bundled [`yoctopus`](crate::yoctopus) plugin is added first.
     pub async fn start(mut self) -> Result<Server, ServerError> {
         self.plugins.insert(0, crate::yoctopus::plugin());
-        let router = Router::new(&self.plugins)?;
-        let settings = SettingsRegistry::new(
-            self.plugins
-                .iter()
-                .filter_map(|plugin| plugin.def().settings),
-        );
-        let state = self.state.into_boxed_slice();
-        router.check_needs(
-            |type_id| settings.contains(type_id),
-            |type_id| state.iter().any(|(known, _)| *known == type_id),
-        )?;
+        let app = App::new(AppParts {
+            plugins: self.plugins,
+            state: self.state,
+            on_error: self.on_error,
+            binary_handler: self.binary_handler,
+            message_handler: self.message_handler,
+            max_json_depth: self.limits.max_json_depth,
+        })?;
         let tls = self.tls.as_ref().map(TlsConfig::acceptor).transpose()?;
         let addr = SocketAddr::new(self.host, self.port);
         let listener = TcpListener::bind(addr)
@@ -283,25 +281,20 @@ impl ServerBuilder {
         let local_addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
-        let runtime = Arc::new(Runtime::new(Parts {
+        let network = Arc::new(Network::new(
+            app,
             local_addr,
-            limits: self.limits,
-            router,
-            settings,
-            state,
-            allowed_origins: AllowedOrigins::new(self.allowed_origins),
-            on_error: self.on_error,
-            binary_handler: self.binary_handler,
-            message_handler: self.message_handler,
+            self.limits,
+            AllowedOrigins::new(self.allowed_origins),
             tls,
-        }));
+        ));
         let (stop, stopped) = watch::channel(false);
-        let accepting = tokio::spawn(accept_loop(listener, Arc::clone(&runtime), stopped));
-        let pinging = tokio::spawn(liveness::ping_forever(Arc::clone(&runtime)));
+        let accepting = tokio::spawn(accept_loop(listener, Arc::clone(&network), stopped));
+        let pinging = tokio::spawn(liveness::ping_forever(Arc::clone(&network)));
         tracing::info!(%local_addr, "yoctopus listening");
         Ok(Server {
             local_addr,
-            runtime,
+            network,
             stop,
             accepting,
             pinging,

@@ -7,17 +7,17 @@ use std::sync::Arc;
 
 use tokio::time::MissedTickBehavior;
 
-use super::Runtime;
+use super::Network;
 use crate::transport::Outbound;
 
-pub(crate) async fn ping_forever(runtime: Arc<Runtime>) {
-    let limits = runtime.config().clone();
+pub(crate) async fn ping_forever(network: Arc<Network>) {
+    let limits = network.config().clone();
     let mut ticks = tokio::time::interval(limits.ping_interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        for connection in runtime.register().snapshot() {
+        for connection in network.app().services().register().snapshot() {
             let unanswered_before = connection.ping_sent() - 1;
             if unanswered_before >= limits.max_lost_pings {
                 tracing::debug!(connection = %connection.id(), "dropping a connection that stopped answering pings");

@@ -1,15 +1,17 @@
-//! The server: builder, accept loop, liveness pings and graceful shutdown.
+//! The server's network side: builder, accept loop, HTTP upgrade, the connection's loop,
+//! liveness pings and graceful shutdown. It serves an [`App`](crate::app::App) and is the only
+//! module that touches sockets.
 
 mod builder;
 mod env;
 mod liveness;
-mod runtime;
+mod network;
+mod session;
 mod tls;
 mod upgrade;
 
 pub use builder::ServerBuilder;
-pub use runtime::ErrorEvent;
-pub(crate) use runtime::{AllowedOrigins, RequestCount, Runtime};
+pub(crate) use network::{AllowedOrigins, Network};
 pub use tls::TlsConfig;
 
 use std::future::Future;
@@ -21,7 +23,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::connection::task::CLOSE_HANDSHAKE_TIMEOUT;
+use crate::connection::CLOSE_HANDSHAKE_TIMEOUT;
+use crate::fault::ErrorEvent;
 use crate::transport::close_code;
 
 /// A running Yoctopus server.
@@ -30,7 +33,7 @@ use crate::transport::close_code;
 /// Dropping the handle does not stop the server.
 pub struct Server {
     local_addr: SocketAddr,
-    runtime: Arc<Runtime>,
+    network: Arc<Network>,
     stop: watch::Sender<bool>,
     accepting: JoinHandle<()>,
     pinging: JoinHandle<()>,
@@ -49,19 +52,19 @@ impl Server {
 
     /// How many WebSocket connections are open.
     pub fn connection_count(&self) -> usize {
-        self.runtime.register().len()
+        self.network.app().services().register().len()
     }
 
     /// Every endpoint and method with its request format, keyed by the name clients use (the alias
     /// where one exists): `{"greeter:hello": {"read": {"requestFormat": {"name": "string"}}}}`.
     pub fn api(&self) -> serde_json::Value {
-        self.runtime.router().describe()
+        self.network.app().router().describe()
     }
 
     /// The JSON Schema of every endpoint's request, keyed like [`api`](Self::api), with shared
     /// definitions under `$defs`.
     pub fn api_schema(&self) -> serde_json::Value {
-        self.runtime.router().schema()
+        self.network.app().router().schema()
     }
 
     /// Replaces the allowed origins while the server runs (`["*"]` allows every origin).
@@ -70,7 +73,7 @@ impl Server {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.runtime
+        self.network
             .set_allowed_origins(AllowedOrigins::new(origins));
     }
 
@@ -94,23 +97,28 @@ impl Server {
     /// all connections have closed, or after a further grace period for the close handshakes (the
     /// shutdown timeout, at most 5 s), when the rest are dropped.
     pub async fn shutdown(self) {
-        let timeout = self.runtime.config().shutdown_timeout;
+        let timeout = self.network.config().shutdown_timeout;
         let deadline = Instant::now() + timeout;
-        self.runtime.start_draining();
+        self.network.start_draining();
         let _ = self.stop.send(true);
         let _ = self.accepting.await;
         self.pinging.abort();
-        if !self.runtime.in_flight().wait_idle(deadline).await {
+        if !self.network.in_flight().wait_idle(deadline).await {
             tracing::warn!("shutdown timeout reached with requests still running");
         }
-        for connection in self.runtime.register().snapshot() {
+        let register = self.network.app().services().register();
+        for connection in register.snapshot() {
             connection.close_with(close_code::GOING_AWAY, "server shutting down");
         }
         let close_deadline = Instant::now() + timeout.min(CLOSE_HANDSHAKE_TIMEOUT);
-        if !self.runtime.register().wait_empty(close_deadline).await {
-            for connection in self.runtime.register().snapshot() {
+        if !register.wait_empty(close_deadline).await {
+            for connection in register.snapshot() {
                 connection.terminate();
             }
+            // Connections leave the register only after their closed listeners ran.
+            register
+                .wait_empty(Instant::now() + CLOSE_HANDSHAKE_TIMEOUT)
+                .await;
         }
         tracing::info!("server stopped");
     }
@@ -126,7 +134,7 @@ impl std::fmt::Debug for Server {
 
 async fn accept_loop(
     listener: TcpListener,
-    runtime: Arc<Runtime>,
+    network: Arc<Network>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -134,12 +142,12 @@ async fn accept_loop(
             _ = stop.changed() => return,
             accepted = listener.accept() => match accepted {
                 Ok((stream, remote_addr)) => {
-                    tokio::spawn(upgrade::serve_tcp(stream, remote_addr, Arc::clone(&runtime)));
+                    tokio::spawn(upgrade::serve_tcp(stream, remote_addr, Arc::clone(&network)));
                 }
                 Err(error) => {
                     // Usually out of file descriptors: wait a little instead of spinning.
                     tracing::warn!(%error, "accepting a connection failed");
-                    runtime.report_error(&ErrorEvent::AcceptFailed { message: error.to_string() });
+                    network.app().services().report_error(&ErrorEvent::AcceptFailed { message: error.to_string() });
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
             }

@@ -3,7 +3,8 @@
 //! Everything that can refuse a client is decided here, before `101 Switching Protocols`: a slow
 //! or incomplete request (header read timeout, handshake timeout), a request that is not an
 //! upgrade (426), a wrong WebSocket version (426 naming version 13), a missing key (400), an
-//! origin that is not allowed (403), and a full or stopping server (503).
+//! origin that is not allowed (403), a full or stopping server (503), and a plugin's upgrade
+//! check (the status it chooses, usually 401 or 403).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -19,18 +20,18 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::Runtime;
-use crate::connection::task;
+use super::{session, Network};
+use crate::connection::UpgradeRequest;
 
 /// Serves one accepted TCP connection: TLS first when configured, then HTTP until it upgrades.
-pub(crate) async fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, runtime: Arc<Runtime>) {
+pub(crate) async fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, network: Arc<Network>) {
     let _ = stream.set_nodelay(true);
     // One deadline for the TLS handshake and the HTTP upgrade together.
-    let deadline = Instant::now() + runtime.config().handshake_timeout;
-    match runtime.tls() {
-        None => serve_http(stream, remote_addr, runtime, false, deadline).await,
+    let deadline = Instant::now() + network.config().handshake_timeout;
+    match network.tls() {
+        None => serve_http(stream, remote_addr, network, false, deadline).await,
         Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => serve_http(stream, remote_addr, runtime, true, deadline).await,
+            Ok(Ok(stream)) => serve_http(stream, remote_addr, network, true, deadline).await,
             Ok(Err(error)) => tracing::debug!(%error, peer = %remote_addr, "TLS handshake failed"),
             Err(_) => tracing::debug!(peer = %remote_addr, "TLS handshake timed out"),
         },
@@ -40,16 +41,16 @@ pub(crate) async fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, runtim
 async fn serve_http<S>(
     stream: S,
     remote_addr: SocketAddr,
-    runtime: Arc<Runtime>,
+    network: Arc<Network>,
     secure: bool,
     deadline: Instant,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let limits = runtime.config().clone();
+    let limits = network.config().clone();
     let service = hyper::service::service_fn(move |request| {
-        let response = answer(request, remote_addr, &runtime, secure);
-        async move { Ok::<_, Infallible>(response) }
+        let network = Arc::clone(&network);
+        async move { Ok::<_, Infallible>(answer(request, remote_addr, network, secure).await) }
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -67,13 +68,13 @@ async fn serve_http<S>(
     }
 }
 
-fn answer(
+async fn answer(
     mut request: Request<Incoming>,
     remote_addr: SocketAddr,
-    runtime: &Arc<Runtime>,
+    network: Arc<Network>,
     secure: bool,
 ) -> Response<Full<Bytes>> {
-    if runtime.is_draining() {
+    if network.is_draining() {
         return refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is shutting down",
@@ -110,27 +111,52 @@ fn answer(
             "missing or malformed Sec-WebSocket-Key",
         );
     }
-    if !runtime.origin_allowed(request.headers().get(ORIGIN).map(HeaderValue::as_bytes)) {
+    if !network.origin_allowed(request.headers().get(ORIGIN).map(HeaderValue::as_bytes)) {
         tracing::debug!(peer = %remote_addr, "upgrade refused: origin not allowed");
         return refuse(StatusCode::FORBIDDEN, "origin not allowed");
     }
-    let Some(slot) = runtime.reserve_connection_slot() else {
+    let Some(slot) = network.reserve_connection_slot() else {
         tracing::debug!(peer = %remote_addr, "upgrade refused: the server is at max_connections");
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many connections");
+    };
+    let upgrade = upgrade_request(&request, remote_addr, network.local_addr(), secure);
+    let admitted = match network.app().admit(upgrade).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => {
+            let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+            return refuse(status, refusal.reason());
+        }
     };
     let (response, upgraded) = match fastwebsockets::upgrade::upgrade(&mut request) {
         Ok(upgrade) => upgrade,
         Err(error) => return refuse(StatusCode::BAD_REQUEST, &error.to_string()),
     };
-    let runtime = Arc::clone(runtime);
     tokio::spawn(async move {
         match upgraded.await {
-            Ok(socket) => task::serve(socket.into_inner(), runtime, remote_addr, secure).await,
+            Ok(socket) => session::serve(socket.into_inner(), network, admitted).await,
             Err(error) => tracing::debug!(%error, peer = %remote_addr, "upgrade failed"),
         }
         drop(slot);
     });
     response.map(|_| Full::default())
+}
+
+/// What a connection keeps of its upgrade request.
+fn upgrade_request(
+    request: &Request<Incoming>,
+    remote_addr: SocketAddr,
+    local_addr: SocketAddr,
+    secure: bool,
+) -> UpgradeRequest {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |target| target.as_str());
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()));
+    UpgradeRequest::new(target, headers, remote_addr, local_addr, secure)
 }
 
 /// RFC 6455: the key is a base64-encoded 16-byte value, so exactly 24 characters ending in `==`.

@@ -48,7 +48,15 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
     let needs = plugin
         .endpoints
         .iter()
-        .flat_map(|endpoint| needs(module, endpoint));
+        .flat_map(|endpoint| needs(module, endpoint))
+        .chain(super::listeners::needs(plugin));
+    let requirement_texts = plugin
+        .endpoints
+        .iter()
+        .enumerate()
+        .flat_map(|(index, endpoint)| requirement_texts(module, index, endpoint));
+    let listeners = super::listeners::render(plugin);
+    let listener_table = super::listeners::table(plugin);
     let name = &plugin.name;
     let settings = match &plugin.settings {
         Some(settings) => {
@@ -59,6 +67,8 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
     };
     quote! {
         #(#handlers)*
+        #(#requirement_texts)*
+        #listeners
 
         #[doc(hidden)]
         fn __yoctopus_route(
@@ -79,6 +89,7 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
             endpoints: &[#(#table),*],
             route: __yoctopus_route,
             needs: &[#(#needs),*],
+            #listener_table
         };
     }
 }
@@ -99,10 +110,66 @@ fn handler_ident(index: usize, endpoint: &Endpoint) -> syn::Ident {
     format_ident!("__yoctopus_handle_{}_{}", index, endpoint.function.unraw())
 }
 
+fn requirement_text_ident(index: usize, requirement: usize) -> syn::Ident {
+    format_ident!("__yoctopus_requirement_{}_{}", index, requirement)
+}
+
+/// One function per requirement that names it as clients know it: `auth.authenticated`, with
+/// the plugin's name and the setting's wire name (never a Rust path such as `self` or
+/// `super::auth`).
+fn requirement_texts(module: &syn::Ident, index: usize, endpoint: &Endpoint) -> Vec<TokenStream> {
+    endpoint
+        .requires
+        .iter()
+        .enumerate()
+        .map(|(position, requirement)| {
+            let ident = requirement_text_ident(index, position);
+            let body = match requirement {
+                Requirement::Setting {
+                    plugin,
+                    fields,
+                    test,
+                    ..
+                } => {
+                    let settings = settings_type(module, plugin);
+                    let names: Vec<String> = fields
+                        .iter()
+                        .map(|field| field.to_token_stream().to_string())
+                        .collect();
+                    let (first, rest) = names.split_first().expect("a setting has a field");
+                    let (negated, suffix) = match test {
+                        SettingTest::IsTrue => (false, String::new()),
+                        SettingTest::IsFalse => (true, String::new()),
+                        SettingTest::Compare(op, value) => (
+                            false,
+                            format!(" {} {}", op.to_token_stream(), value.to_token_stream()),
+                        ),
+                    };
+                    quote! {
+                        ::yoctopus_core::__private::setting_requirement::<#settings>(
+                            #negated, #first, &[#(#rest),*], #suffix,
+                        )
+                    }
+                }
+                Requirement::Predicate { text, .. } => {
+                    quote! { ::std::string::String::from(#text) }
+                }
+            };
+            quote! {
+                #[doc(hidden)]
+                fn #ident() -> ::std::string::String {
+                    #body
+                }
+            }
+        })
+        .collect()
+}
+
 fn method_def(index: usize, endpoint: &Endpoint) -> TokenStream {
     let method = &endpoint.method;
     let handler = handler_ident(index, endpoint);
-    let requirements = endpoint.requires.iter().map(Requirement::text);
+    let requirements =
+        (0..endpoint.requires.len()).map(|position| requirement_text_ident(index, position));
     let arguments = &endpoint.arguments;
     quote! {
         ::yoctopus_core::__private::MethodDef {
@@ -117,6 +184,9 @@ fn method_def(index: usize, endpoint: &Endpoint) -> TokenStream {
             ]),
             read: ::yoctopus_core::__private::first_some(&[
                 #(<#arguments as ::yoctopus_core::__private::FromCall>::READ),*
+            ]),
+            reads_meta: ::yoctopus_core::__private::any(&[
+                #(<#arguments as ::yoctopus_core::__private::FromCall>::READS_META),*
             ]),
         }
     }
@@ -141,7 +211,7 @@ fn needs(module: &syn::Ident, endpoint: &Endpoint) -> Vec<TokenStream> {
 
 /// The settings type behind a requirement's plugin path: `self` and the plugin's own module name
 /// mean this plugin.
-fn settings_type(module: &syn::Ident, plugin: &syn::Path) -> TokenStream {
+pub(crate) fn settings_type(module: &syn::Ident, plugin: &syn::Path) -> TokenStream {
     let is_self =
         plugin.is_ident("self") || plugin.get_ident().is_some_and(|ident| ident == module);
     let span = plugin.span();
@@ -157,7 +227,21 @@ fn handler(module: &syn::Ident, index: usize, endpoint: &Endpoint) -> TokenStrea
     let checks = endpoint
         .requires
         .iter()
-        .map(|requirement| requirement_check(module, requirement));
+        .enumerate()
+        .map(|(position, requirement)| {
+            requirement_check(
+                module,
+                requirement,
+                &requirement_text_ident(index, position),
+            )
+        });
+    let scopes = endpoint.arguments.iter().map(|ty| {
+        super::listeners::scope_check(
+            ty,
+            quote!(ENDPOINT),
+            "this argument is not available in an endpoint handler; `Data`, `Closed` and `ConnectionChanged` are for listeners",
+        )
+    });
     let argument_names: Vec<syn::Ident> = (0..endpoint.arguments.len())
         .map(|i| format_ident!("__argument_{i}"))
         .collect();
@@ -178,6 +262,7 @@ fn handler(module: &syn::Ident, index: usize, endpoint: &Endpoint) -> TokenStrea
             mut __call: ::yoctopus_core::__private::Call,
         ) -> ::yoctopus_core::__private::BoxFuture<::yoctopus_core::__private::Outcome> {
             #(#single_request)*
+            #(#scopes)*
             ::std::boxed::Box::pin(async move {
                 #(#checks)*
                 #(#extractions)*
@@ -209,8 +294,11 @@ fn single_request(arguments: &[syn::Type]) -> Vec<TokenStream> {
         .collect()
 }
 
-fn requirement_check(module: &syn::Ident, requirement: &Requirement) -> TokenStream {
-    let text = requirement.text();
+fn requirement_check(
+    module: &syn::Ident,
+    requirement: &Requirement,
+    text: &syn::Ident,
+) -> TokenStream {
     let passes = match requirement {
         Requirement::Setting {
             plugin,
@@ -228,7 +316,7 @@ fn requirement_check(module: &syn::Ident, requirement: &Requirement) -> TokenStr
                 SettingTest::IsFalse => {
                     quote_spanned! {last=> !::yoctopus_core::__private::Flag::is_set(&#value) }
                 }
-                SettingTest::Compare(op, expected) => quote! { (#value) #op (#expected) },
+                SettingTest::Compare(op, expected) => compare(&value, op, expected),
             };
             let read = quote_spanned! {plugin.span()=>
                 let __snapshot = __call.connection().settings::<#settings>();
@@ -245,7 +333,34 @@ fn requirement_check(module: &syn::Ident, requirement: &Requirement) -> TokenStr
     };
     quote! {
         if !(#passes) {
-            return ::yoctopus_core::__private::requirement_not_met(#text);
+            return ::yoctopus_core::__private::requirement_not_met(&#text());
+        }
+    }
+}
+
+/// A comparison of a setting with a value, through traits whose messages say that the value must
+/// have the setting's type; the error lands on the value.
+fn compare(value: &TokenStream, op: &syn::BinOp, expected: &syn::Expr) -> TokenStream {
+    let span = expected.span();
+    let private = quote!(::yoctopus_core::__private);
+    match op {
+        syn::BinOp::Eq(_) => {
+            quote_spanned! {span=> #private::setting_eq(&(#expected), &#value) }
+        }
+        syn::BinOp::Ne(_) => {
+            quote_spanned! {span=> !#private::setting_eq(&(#expected), &#value) }
+        }
+        _ => {
+            let ordering = quote_spanned! {span=> #private::setting_cmp(&(#expected), &#value) };
+            let accepted = match op {
+                syn::BinOp::Lt(_) => quote!(::core::cmp::Ordering::Less),
+                syn::BinOp::Le(_) => {
+                    quote!(::core::cmp::Ordering::Less | ::core::cmp::Ordering::Equal)
+                }
+                syn::BinOp::Gt(_) => quote!(::core::cmp::Ordering::Greater),
+                _ => quote!(::core::cmp::Ordering::Greater | ::core::cmp::Ordering::Equal),
+            };
+            quote! { ::core::matches!(#ordering, ::core::option::Option::Some(#accepted)) }
         }
     }
 }
@@ -261,7 +376,7 @@ fn convert(output: &Output, value: &str) -> TokenStream {
         Output::Data(ty) => {
             let span = name_span(ty);
             let value = syn::Ident::new(value, span);
-            quote_spanned! {span=> ::yoctopus_core::__private::Outcome::data(&#value) }
+            quote_spanned! {span=> ::yoctopus_core::__private::response_data(&#value) }
         }
         Output::Reply(ty) => {
             // The settings type is named, so that one that is not a plugin's settings is

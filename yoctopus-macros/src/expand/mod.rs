@@ -1,6 +1,7 @@
 //! Rendering: one file per output. Rendering reads only the model and cannot fail.
 
 mod dispatch;
+mod listeners;
 mod request_format;
 mod settings;
 

@@ -14,21 +14,23 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
     };
     let ident = &settings.ident;
     let plugin_name = &plugin.name;
-    let names: Vec<String> = settings
+    let names: Vec<&str> = settings
         .fields
         .iter()
-        .map(|(field, _)| field.unraw().to_string())
+        .map(|field| field.wire_name.as_str())
         .collect();
-    let reads = settings
+    let rust_names: Vec<String> = settings
         .fields
         .iter()
-        .zip(&names)
-        .map(|((field, ty), name)| {
-            let to_json = quote_spanned! {ty.span()=>
-                ::yoctopus_core::__private::setting_to_json::<#ty>(&self.#field)
-            };
-            quote! { #name => ::core::option::Option::Some(#to_json), }
-        });
+        .map(|field| field.ident.unraw().to_string())
+        .collect();
+    let reads = settings.fields.iter().map(|setting| {
+        let (field, ty, name) = (&setting.ident, &setting.ty, &setting.wire_name);
+        let to_json = quote_spanned! {ty.span()=>
+            ::yoctopus_core::__private::setting_to_json::<#ty>(&self.#field)
+        };
+        quote! { #name => ::core::option::Option::Some(#to_json), }
+    });
     let impl_header = quote_spanned! {ident.span()=>
         impl ::yoctopus_core::__private::PluginSettings for #ident
     };
@@ -43,6 +45,7 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
         #impl_header {
             const PLUGIN: &'static ::core::primitive::str = #plugin_name;
             const FIELDS: &'static [&'static ::core::primitive::str] = &[#(#names),*];
+            const RUST_FIELDS: &'static [&'static ::core::primitive::str] = &[#(#rust_names),*];
 
             fn field(&self, name: &::core::primitive::str) -> ::core::option::Option<::yoctopus_core::__private::serde_json::Value> {
                 match name {

@@ -1,6 +1,7 @@
 // Every form of requirement: the `requires(...)` list and `requires = expr`, repeated `requires`,
 // `plugin.setting`, `!plugin.setting`, `self.setting`, the plugin's own module name, a `super::`
-// path, nested fields, parentheses, and the texts error replies quote.
+// path, nested fields, parentheses, and the texts error replies quote: in plugin terms, never as
+// the Rust path that reached the plugin.
 use yoctopus_core::prelude::*;
 
 #[derive(Default, Clone, serde::Serialize)]
@@ -59,17 +60,17 @@ mod chat {
 }
 
 fn main() {
-    let requirements = |def: &yoctopus_core::PluginDef, method: &str| -> Vec<&'static str> {
+    let requirements = |def: &yoctopus_core::PluginDef, method: &str| -> Vec<String> {
         def.endpoints
             .iter()
             .flat_map(|endpoint| endpoint.methods)
             .find(|m| m.method == method)
-            .map(|m| m.requirements.to_vec())
+            .map(|m| m.requirements.iter().map(|text| text()).collect())
             .unwrap()
     };
     assert_eq!(
         requirements(&auth::__yoctopus_plugin_def, "create"),
-        ["!self.authenticated"]
+        ["!auth.authenticated"]
     );
     assert_eq!(
         requirements(&chat::__yoctopus_plugin_def, "read"),
@@ -79,8 +80,8 @@ fn main() {
         requirements(&chat::__yoctopus_plugin_def, "create"),
         [
             "auth.authenticated",
-            "!self.muted",
-            "super::auth.limits.enabled",
+            "!chat.muted",
+            "auth.limits.enabled",
             "auth.limits.max > 0"
         ]
     );

@@ -1,4 +1,4 @@
-//! The life of one connection: read messages, run handlers, write replies, close properly.
+//! The life of one connection on the network side: read messages, run handlers, write replies, close properly.
 //!
 //! One loop owns the socket: it writes everything that is ready in one batch, then waits for the
 //! next thing to do (bytes from the client, a queued push or reply, a free request place). An idle
@@ -12,7 +12,6 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -20,70 +19,70 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::{Connection, RequestGuard};
+use super::network::{Network, RequestCount};
+use crate::app::{Admitted, App};
+use crate::connection::{Connection, Place, CLOSE_HANDSHAKE_TIMEOUT};
 use crate::dispatch::Dispatch;
-use crate::extract::{Call, RequestData};
-use crate::plugin::{BoxFuture, Handler};
+use crate::extract::RequestData;
+use crate::fault::{panic_message, ErrorEvent};
+use crate::plugin::{BoxFuture, MethodDef};
 use crate::protocol::{Outcome, Push, ReplyHead};
-use crate::server::{ErrorEvent, Runtime};
 use crate::transport::{Batch, Incoming, Message, MessageReader, Outbound, ReadEnd};
 
-/// How long to wait for the other side of a close handshake before dropping the socket.
-pub(crate) const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The close code for a connection that ended without a close frame (RFC 6455: 1006, never sent).
+const ABNORMAL_CLOSURE: u16 = 1006;
 
 /// Serves one upgraded connection until it closes.
-pub(crate) async fn serve<S>(
-    socket: S,
-    runtime: Arc<Runtime>,
-    remote_addr: std::net::SocketAddr,
-    secure: bool,
-) where
+pub(crate) async fn serve<S>(socket: S, network: Arc<Network>, admitted: Admitted)
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (queue, queued) = mpsc::channel(runtime.config().outbound_queue);
-    let connection = Connection::new(
-        runtime.next_connection_id(),
-        remote_addr,
-        queue,
-        Arc::clone(&runtime),
-    );
-    let span = tracing::info_span!("connection", id = %connection.id(), peer = %remote_addr);
+    let (queue, queued) = mpsc::channel(network.config().outbound_queue);
+    let id = network.next_connection_id();
+    let span = tracing::info_span!("connection", %id, peer = %admitted.remote_addr());
     async {
+        let app = network.app();
+        let connection = app
+            .open(id, admitted, queue, network.config().max_in_flight)
+            .await;
         tracing::info!("connection opened");
-        let opened = connection.set(crate::yoctopus::Settings {
-            label: None,
-            is_secure: secure,
-            port: runtime.local_addr().port(),
-            remote_address: remote_addr.ip().to_string(),
-        });
-        debug_assert!(opened.is_ok(), "the yoctopus plugin is always registered");
-        runtime.register().insert(connection.clone());
         let mut session = Session {
             socket,
-            reader: MessageReader::new(runtime.config().max_message_size),
+            reader: MessageReader::new(network.config().max_message_size),
             queued,
             batch: Batch::default(),
             waiting: None,
             in_order: None,
             peer_closed: false,
+            close_code: None,
             connection: &connection,
+            app,
+            network: &network,
         };
         tokio::select! {
             () = session.run() => {}
             () = connection.terminated() => tracing::debug!("connection dropped without a close handshake"),
         }
-        runtime.register().remove(connection.id());
-        tracing::info!("connection closed");
+        let code = session.close_code.unwrap_or(ABNORMAL_CLOSURE);
+        app.close(&connection, code).await;
+        tracing::info!(code, "connection closed");
     }
     .instrument(span)
     .await;
+}
+
+/// A request's places: one among its connection's `max_in_flight`, and one in the server's count
+/// of running requests that shutdown waits for.
+struct Running {
+    _place: Place,
+    _count: RequestCount,
 }
 
 /// A message read while the connection had `max_in_flight` requests running; it starts when one
 /// finishes, and nothing more is read until then.
 enum Waiting {
     Request {
-        handler: Handler,
+        method: &'static MethodDef,
         head: ReplyHead,
         data: RequestData,
     },
@@ -102,7 +101,11 @@ struct Session<'a, S> {
     in_order: Option<BoxFuture<()>>,
     /// The client sent a close frame; once the answer is written, the connection is done.
     peer_closed: bool,
+    /// The close code received or sent first, for the `connection_closed` listeners.
+    close_code: Option<u16>,
     connection: &'a Connection,
+    app: &'a Arc<App>,
+    network: &'a Arc<Network>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
@@ -125,15 +128,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             tokio::select! {
                 biased;
                 code = self.connection.urgent_close() => {
-                    self.batch.push(Outbound::Close { code, reason: "" });
+                    self.push(Outbound::Close { code, reason: "" });
                 }
                 outbound = self.queued.recv() => match outbound {
-                    Some(outbound) => self.batch.push(outbound),
+                    Some(outbound) => self.push(outbound),
                     None => return,
                 },
                 () = self.connection.place_free(), if self.waiting.is_some() => {
                     // Taken at once, so the place found free is still free.
-                    if let Some(guard) = self.connection.try_start_request() {
+                    if let Some(guard) = self.try_start_request() {
                         if let Some(waiting) = self.waiting.take() {
                             self.start(waiting, guard);
                         }
@@ -156,11 +159,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         }
     }
 
+    /// Adds a frame to the batch, noting the first close code.
+    fn push(&mut self, outbound: Outbound) {
+        if let Outbound::Close { code, .. } = outbound {
+            self.close_code.get_or_insert(code);
+        }
+        self.batch.push(outbound);
+    }
+
     /// Moves queued frames into the batch, until it is full.
     fn take_queued(&mut self) {
         while !self.batch.is_full() {
             match self.queued.try_recv() {
-                Ok(outbound) => self.batch.push(outbound),
+                Ok(outbound) => self.push(outbound),
                 Err(_) => break,
             }
         }
@@ -169,9 +180,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     /// Adds a close frame after everything already queued, which the client is owed first.
     fn close_after_queued(&mut self, code: u16, reason: &'static str) {
         while let Ok(outbound) = self.queued.try_recv() {
-            self.batch.push(outbound);
+            self.push(outbound);
         }
-        self.batch.push(Outbound::Close { code, reason });
+        self.push(Outbound::Close { code, reason });
+    }
+
+    /// Takes a request place on the connection and counts the request on the server.
+    fn try_start_request(&self) -> Option<Running> {
+        let place = self.connection.try_take_place()?;
+        Some(Running {
+            _place: place,
+            _count: self.network.enter_request(),
+        })
     }
 
     /// Handles the messages already read, while nothing has to wait; returns false when the
@@ -193,7 +213,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     /// Acts on one message or control frame; returns false when the connection is gone.
     fn handle(&mut self, incoming: Incoming) -> bool {
         match incoming {
-            Incoming::Message(message) if self.connection.runtime().message_handler().is_some() => {
+            Incoming::Message(message) if self.app.message_handler().is_some() => {
                 self.handle_in_order(message);
             }
             Incoming::Message(Message::Text(text)) => self.handle_text(&text),
@@ -202,6 +222,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             Incoming::Pong => self.connection.pong_received(),
             Incoming::Close(code) => {
                 self.peer_closed = true;
+                self.close_code.get_or_insert(code);
                 self.close_after_queued(code, "");
             }
             Incoming::End(ReadEnd::Violation(code, reason)) => {
@@ -214,30 +235,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     }
 
     fn handle_text(&mut self, text: &str) {
-        let runtime = self.connection.runtime();
-        match runtime
-            .router()
-            .dispatch(text, runtime.config().max_json_depth)
-        {
+        match self.app.dispatch(text) {
             Dispatch::Reply(reply) => {
                 tracing::debug!(reply, "request refused");
                 self.batch.push_text(reply.as_bytes());
             }
-            Dispatch::Call { head, .. } if runtime.is_draining() => {
+            Dispatch::Call { head, .. } if self.network.is_draining() => {
                 let refusal = Outcome::error("the server is shutting down");
                 self.batch.push_text(&head.render(&refusal));
             }
-            Dispatch::Call {
-                handler,
-                head,
-                data,
-            } => {
-                let waiting = Waiting::Request {
-                    handler,
-                    head,
-                    data,
-                };
-                match self.connection.try_start_request() {
+            Dispatch::Call { method, head, data } => {
+                let waiting = Waiting::Request { method, head, data };
+                match self.try_start_request() {
                     Some(guard) => self.start(waiting, guard),
                     // Beyond `max_in_flight`: stop reading until a request finishes.
                     None => self.waiting = Some(waiting),
@@ -247,47 +256,43 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     }
 
     fn handle_binary(&mut self, bytes: Bytes) {
-        if self.connection.runtime().binary_handler().is_none() {
+        if self.app.binary_handler().is_none() {
             let refusal = serde_json::json!({"message": "binary messages are not accepted"});
             let push = Push::new("error", &refusal).expect("a literal serializes");
             self.batch.push(Outbound::Text(push.into_frame()));
             return;
         }
-        match self.connection.try_start_request() {
+        match self.try_start_request() {
             Some(guard) => self.start(Waiting::Binary(bytes), guard),
             None => self.waiting = Some(Waiting::Binary(bytes)),
         }
     }
 
     /// Starts a request or binary message that has its place among the requests in flight.
-    fn start(&mut self, work: Waiting, guard: RequestGuard) {
+    fn start(&mut self, work: Waiting, guard: Running) {
         let connection = self.connection;
         match work {
-            Waiting::Request {
-                handler,
-                head,
-                data,
-            } => {
-                let call = Call::new(connection.clone(), data);
-                if let Some((outcome, head)) = run_handler(connection, handler(call), head, guard) {
+            Waiting::Request { method, head, data } => {
+                let work = self.app.request(connection, method, &head, data);
+                if let Some((outcome, head)) = run_handler(self.app, connection, work, head, guard)
+                {
                     // Pushes the handler made are queued; they go out before its reply.
                     self.take_queued();
                     match &outcome {
                         Outcome::Data(data) => self.batch.push_text_parts(&head.ok_parts(data)),
-                        Outcome::Error(_) => self.batch.push_text(&head.render(&outcome)),
+                        Outcome::Error(_) => self.batch.push_text(&head.render_ref(&outcome)),
                     }
+                    self.app.response_sent(connection, &head);
                 }
             }
             Waiting::Binary(bytes) => {
-                let handler = connection
-                    .runtime()
-                    .binary_handler()
-                    .expect("checked before queueing");
+                let handler = self.app.binary_handler().expect("checked before queueing");
                 let work = handler(connection.clone(), bytes);
                 let connection = connection.clone();
+                let app = Arc::clone(self.app);
                 tokio::spawn(
                     async move {
-                        let _ = guarded(&connection, work).await;
+                        let _ = guarded(&app, &connection, work).await;
                         drop(guard);
                     }
                     .in_current_span(),
@@ -298,15 +303,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
 
     /// Gives a message to the message handler; later messages wait until it is done.
     fn handle_in_order(&mut self, message: Message) {
-        let handler = self
-            .connection
-            .runtime()
-            .message_handler()
-            .expect("checked by the caller");
+        let handler = self.app.message_handler().expect("checked by the caller");
         let connection = self.connection.clone();
+        let app = Arc::clone(self.app);
         let work = handler(connection.clone(), message);
         let mut work: BoxFuture<()> = Box::pin(async move {
-            let _ = guarded(&connection, work).await;
+            let _ = guarded(&app, &connection, work).await;
         });
         let mut context = Context::from_waker(futures_util::task::noop_waker_ref());
         if work.as_mut().poll(&mut context).is_pending() {
@@ -350,23 +352,27 @@ async fn finish_in_order(in_order: &mut Option<BoxFuture<()>>) {
 /// The first poll uses a waker that does nothing. That is sound: a handler that is not finished
 /// is polled again straight away by the task it moves to, which registers that task's waker.
 fn run_handler(
+    app: &Arc<App>,
     connection: &Connection,
     mut handler: BoxFuture<Outcome>,
     head: ReplyHead,
-    in_flight: RequestGuard,
+    in_flight: Running,
 ) -> Option<(Outcome, ReplyHead)> {
     let mut context = Context::from_waker(futures_util::task::noop_waker_ref());
     match std::panic::catch_unwind(AssertUnwindSafe(|| handler.as_mut().poll(&mut context))) {
         Ok(Poll::Ready(outcome)) => Some((outcome, head)),
         Ok(Poll::Pending) => {
             let connection = connection.clone();
+            let app = Arc::clone(app);
             tokio::spawn(
                 async move {
-                    let outcome = guarded(&connection, handler)
+                    let outcome = guarded(&app, &connection, handler)
                         .await
                         .unwrap_or_else(Outcome::internal_error);
-                    let reply = Outbound::Text(head.render(&outcome).into());
-                    let _ = connection.outbound().send(reply).await;
+                    let reply = Outbound::Text(head.render_ref(&outcome).into());
+                    if connection.outbound().send(reply).await.is_ok() {
+                        app.response_sent(&connection, &head);
+                    }
                     drop(in_flight);
                 }
                 .in_current_span(),
@@ -374,38 +380,32 @@ fn run_handler(
             None
         }
         Err(panic) => {
-            report_panic(connection, &*panic);
+            report_panic(app, connection, &*panic);
             Some((Outcome::internal_error(), head))
         }
     }
 }
 
 /// Runs user code; a panic becomes `None`, a log line and an error event, never a dead task.
-async fn guarded<T>(connection: &Connection, work: impl Future<Output = T>) -> Option<T> {
+async fn guarded<T>(
+    app: &App,
+    connection: &Connection,
+    work: impl Future<Output = T>,
+) -> Option<T> {
     match AssertUnwindSafe(work).catch_unwind().await {
         Ok(output) => Some(output),
         Err(panic) => {
-            report_panic(connection, &*panic);
+            report_panic(app, connection, &*panic);
             None
         }
     }
 }
 
-fn report_panic(connection: &Connection, panic: &(dyn std::any::Any + Send)) {
+fn report_panic(app: &App, connection: &Connection, panic: &(dyn std::any::Any + Send)) {
     let message = panic_message(panic);
     tracing::error!(panic = message, "a handler panicked");
-    connection
-        .runtime()
-        .report_error(&ErrorEvent::HandlerPanicked {
-            connection: connection.id(),
-            message: message.to_owned(),
-        });
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    panic
-        .downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a panic without a message")
+    app.services().report_error(&ErrorEvent::HandlerPanicked {
+        connection: connection.id(),
+        message: message.to_owned(),
+    });
 }

@@ -1,5 +1,7 @@
 //! Connection-scoped settings: each plugin's typed slot in every connection's store.
 //!
+//! This module knows nothing of connections or servers: a store is plain data that a
+//! [`Connection`](crate::Connection) owns, and the registry is the table of slots a server has.
 //! A slot holds an `Arc` of the plugin's settings struct. Readers take a snapshot (an `Arc` clone,
 //! no copy of the struct); writers replace the `Arc`. A new connection starts with every slot
 //! pointing at one shared default value per server, so an idle connection costs one pointer per
@@ -22,11 +24,23 @@ use serde_json::Value;
 pub trait PluginSettings: Default + Clone + Send + Sync + 'static {
     /// The name of the plugin these settings belong to.
     const PLUGIN: &'static str;
-    /// The settings' names, in declaration order.
+    /// The settings' names as clients and `get` see them (after `rename_all` / `rename`), in
+    /// declaration order.
     const FIELDS: &'static [&'static str];
+    /// The Rust names of the same fields, in the same order.
+    const RUST_FIELDS: &'static [&'static str];
 
-    /// One setting as JSON, by name; `None` for a name the plugin does not declare.
+    /// One setting as JSON, by its wire name; `None` for a name the plugin does not declare.
     fn field(&self, name: &str) -> Option<Value>;
+
+    /// The wire name of the field whose Rust name is `rust_name` (`user_id` → `userId` under
+    /// `rename_all = "camelCase"`); a name the struct does not have comes back as it is.
+    fn wire_name(rust_name: &'static str) -> &'static str {
+        Self::RUST_FIELDS
+            .iter()
+            .position(|known| *known == rust_name)
+            .map_or(rust_name, |index| Self::FIELDS[index])
+    }
 
     /// All settings as a JSON object.
     fn to_json(&self) -> Value {
@@ -41,8 +55,13 @@ pub trait PluginSettings: Default + Clone + Send + Sync + 'static {
 
 /// A settings struct of any plugin, behind a pointer.
 pub(crate) trait AnySettings: Any + Send + Sync {
+    /// One setting as JSON, by its wire name.
     fn field(&self, name: &str) -> Option<Value>;
+    /// All settings as a JSON object.
     fn to_json(&self) -> Value;
+    /// The settings as `Any`, to be read as their concrete type.
+    fn as_any(&self) -> &dyn Any;
+    /// The same, behind its pointer.
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
@@ -53,6 +72,10 @@ impl<T: PluginSettings> AnySettings for T {
 
     fn to_json(&self) -> Value {
         PluginSettings::to_json(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
     }
 
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
@@ -133,6 +156,16 @@ impl SettingsRegistry {
         self.slots.iter().position(|slot| slot.plugin == plugin)
     }
 
+    /// The plugin whose settings sit in slot `index`.
+    pub(crate) fn plugin_at(&self, index: usize) -> &'static str {
+        self.slots[index].plugin
+    }
+
+    /// How many slots there are.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
     pub(crate) fn contains(&self, type_id: TypeId) -> bool {
         self.index_of(type_id).is_some()
     }
@@ -157,6 +190,11 @@ pub(crate) struct SettingsStore {
 impl SettingsStore {
     pub(crate) fn slot(&self, index: usize) -> &Arc<dyn AnySettings> {
         &self.slots[index]
+    }
+
+    /// Every slot, in registration order.
+    pub(crate) fn slots(&self) -> &[Arc<dyn AnySettings>] {
+        &self.slots
     }
 
     /// Replaces a slot, returning the previous value (which setting-change listeners compare against).

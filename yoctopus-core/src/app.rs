@@ -1,0 +1,232 @@
+//! The application: what a server runs for its connections, apart from the network.
+//!
+//! It owns the router, the settings registry, the shared services and the listener tables, and
+//! knows a connection's life from the application's side: admitted at the upgrade check, opened,
+//! given frames, closed. The network side (`server/`) owns sockets, TLS, origins, limits and
+//! shutdown, and calls in here; nothing here reaches back to it.
+
+use std::any::{Any, TypeId};
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::connection::{
+    Connection, ConnectionId, ConnectionParts, SettingsObserver, UpgradeRequest,
+};
+use crate::dispatch::{Dispatch, Router};
+use crate::error::ConfigError;
+use crate::extract::{Call, RequestData, UpgradeCall};
+use crate::fault::ErrorHook;
+use crate::lifecycle::Lifecycle;
+use crate::listener::Refusal;
+use crate::plugin::{BoxFuture, MethodDef, Plugin};
+use crate::protocol::{Outcome, ReplyHead};
+use crate::services::Services;
+use crate::settings::{AnySettings, SettingsRegistry, SettingsStore};
+use crate::transport::{Message, Outbound};
+
+pub(crate) type BinaryHandler = Arc<dyn Fn(Connection, Bytes) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type MessageHandler = Arc<dyn Fn(Connection, Message) -> BoxFuture<()> + Send + Sync>;
+
+/// What [`App::new`] is made of.
+pub(crate) struct AppParts {
+    pub(crate) plugins: Vec<Plugin>,
+    pub(crate) state: Vec<(TypeId, Arc<dyn Any + Send + Sync>)>,
+    pub(crate) on_error: Option<ErrorHook>,
+    pub(crate) binary_handler: Option<BinaryHandler>,
+    pub(crate) message_handler: Option<MessageHandler>,
+    pub(crate) max_json_depth: usize,
+}
+
+/// A connection admitted by the upgrade checks, with its first settings.
+pub(crate) struct Admitted {
+    upgrade: UpgradeRequest,
+    store: SettingsStore,
+}
+
+impl Admitted {
+    pub(crate) fn remote_addr(&self) -> std::net::SocketAddr {
+        self.upgrade.remote_addr()
+    }
+}
+
+pub(crate) struct App {
+    router: Router,
+    registry: Arc<SettingsRegistry>,
+    services: Arc<Services>,
+    lifecycle: Arc<Lifecycle>,
+    binary_handler: Option<BinaryHandler>,
+    message_handler: Option<MessageHandler>,
+    max_json_depth: usize,
+    /// Handed to each connection when listeners hear settings changes; empty otherwise.
+    observer: Weak<dyn SettingsObserver>,
+}
+
+impl App {
+    /// Checks the definition: plugin and alias names, and that every plugin's needs are met.
+    pub(crate) fn new(parts: AppParts) -> Result<Arc<Self>, ConfigError> {
+        let router = Router::new(&parts.plugins)?;
+        let registry = Arc::new(SettingsRegistry::new(
+            router.plugins().iter().filter_map(|plugin| plugin.settings),
+        ));
+        let mut state = parts.state;
+        for plugin in &parts.plugins {
+            for (type_id, type_name, value) in plugin.provided() {
+                if state.iter().any(|(known, _)| *known == type_id) {
+                    return Err(ConfigError::DuplicateState {
+                        plugin: plugin.name().to_owned(),
+                        type_name,
+                    });
+                }
+                state.push((type_id, value));
+            }
+        }
+        let services = Arc::new(Services::new(state.into_boxed_slice(), parts.on_error));
+        router.check_needs(
+            |type_id| registry.contains(type_id),
+            |type_id| services.has_state(type_id),
+        )?;
+        let lifecycle = Arc::new(Lifecycle::new(router.plugins(), &registry));
+        let observes = lifecycle.observes_settings();
+        Ok(Arc::new_cyclic(|app: &Weak<Self>| {
+            let observer: Weak<dyn SettingsObserver> = if observes {
+                app.clone()
+            } else {
+                Weak::<Self>::new()
+            };
+            Self {
+                router,
+                registry,
+                services,
+                lifecycle,
+                binary_handler: parts.binary_handler,
+                message_handler: parts.message_handler,
+                max_json_depth: parts.max_json_depth,
+                observer,
+            }
+        }))
+    }
+
+    pub(crate) fn router(&self) -> &Router {
+        &self.router
+    }
+
+    pub(crate) fn services(&self) -> &Arc<Services> {
+        &self.services
+    }
+
+    pub(crate) fn binary_handler(&self) -> Option<&BinaryHandler> {
+        self.binary_handler.as_ref()
+    }
+
+    pub(crate) fn message_handler(&self) -> Option<&MessageHandler> {
+        self.message_handler.as_ref()
+    }
+
+    /// Runs the upgrade checks; an admitted connection carries the settings they gave it.
+    pub(crate) async fn admit(&self, upgrade: UpgradeRequest) -> Result<Admitted, Refusal> {
+        let mut store = self.registry.new_store();
+        if !self.lifecycle.checks_upgrades() {
+            return Ok(Admitted { upgrade, store });
+        }
+        let call = UpgradeCall::new(upgrade, Arc::clone(&self.services));
+        for initial in self.lifecycle.check_upgrade(&call, &self.services).await? {
+            if let Some(index) = self.registry.index_of(initial.type_id) {
+                store.replace(index, initial.settings);
+            }
+        }
+        Ok(Admitted {
+            upgrade: call.into_upgrade(),
+            store,
+        })
+    }
+
+    /// Makes the connection of an admitted client, enters it in the register and runs the
+    /// `connection_opened` listeners.
+    pub(crate) async fn open(
+        &self,
+        id: ConnectionId,
+        admitted: Admitted,
+        outbound: mpsc::Sender<Outbound>,
+        max_in_flight: usize,
+    ) -> Connection {
+        let connection = Connection::new(ConnectionParts {
+            id,
+            upgrade: admitted.upgrade,
+            store: admitted.store,
+            registry: Arc::clone(&self.registry),
+            observer: self.observer.clone(),
+            outbound,
+            max_in_flight,
+        });
+        self.services.register().insert(connection.clone());
+        self.lifecycle
+            .connection_opened(&connection, &self.services)
+            .await;
+        connection
+    }
+
+    /// Runs the `connection_closed` listeners, then takes the connection out of the register (so
+    /// a shutdown that waits for the register to empty waits for them too).
+    pub(crate) async fn close(&self, connection: &Connection, code: u16) {
+        self.lifecycle
+            .connection_closed(connection, &self.services, code)
+            .await;
+        self.services.register().remove(connection.id());
+    }
+
+    /// Reads one text frame and decides what answers it.
+    pub(crate) fn dispatch(&self, text: &str) -> Dispatch {
+        self.router.dispatch(
+            text,
+            self.max_json_depth,
+            !self.lifecycle.request_data_seen(),
+        )
+    }
+
+    /// The work of one request: its handler, and around it the request listeners, if any.
+    pub(crate) fn request(
+        &self,
+        connection: &Connection,
+        method: &'static MethodDef,
+        head: &ReplyHead,
+        data: RequestData,
+    ) -> BoxFuture<Outcome> {
+        let call = Call::new(connection.clone(), Arc::clone(&self.services), data);
+        if !self.lifecycle.wraps_requests() {
+            let call = call.with_meta(method.reads_meta.then(|| head.meta()));
+            return (method.handler)(call);
+        }
+        let meta = head.meta();
+        let call = call.with_meta(Some(meta.clone()));
+        Box::pin(Arc::clone(&self.lifecycle).around_request(call, method.handler, meta))
+    }
+
+    /// Runs the `response_sent` listeners, if any.
+    pub(crate) fn response_sent(&self, connection: &Connection, head: &ReplyHead) {
+        if self.lifecycle.hears_responses_sent() {
+            self.lifecycle
+                .response_sent(connection, &self.services, head.meta());
+        }
+    }
+}
+
+impl SettingsObserver for App {
+    fn settings_changed(
+        &self,
+        connection: &Connection,
+        index: usize,
+        old: &Arc<dyn AnySettings>,
+        new: &Arc<dyn AnySettings>,
+    ) {
+        self.lifecycle.settings_changed(
+            connection,
+            &self.services,
+            self.registry.plugin_at(index),
+            index,
+            old,
+            new,
+        );
+    }
+}
