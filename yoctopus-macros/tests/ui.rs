@@ -1,5 +1,5 @@
-//! The rendered diagnostics of `#[plugin]`, `#[endpoint]`, `#[settings]` and
-//! `#[derive(RequestFormat)]`: every error the macros emit has a fail case, every feature a pass
+//! The rendered diagnostics of `#[plugin]`, `#[endpoint]`, `#[settings]`, `#[on]`, `#[provide]`
+//! and `#[derive(RequestFormat)]`: every error the macros emit has a fail case, every feature a pass
 //! case. Regenerate the `.stderr` files with `TRYBUILD=overwrite` and review every diff.
 
 #[test]

@@ -138,7 +138,9 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
 fn event_listener(index: usize, listener: &Listener, event: &str) -> TokenStream {
     let ident = listener_ident("listen", index, listener);
     let (_, scope) = event_parts(event);
-    let message = format!("this argument is not available in a `{event}` listener");
+    let message = format!(
+        "this argument is not available in a `{event}` listener; listeners read a request's data as `Data`, not as a request format, and take `Meta`, `Data`, `Closed` or `ConnectionChanged` only where their event has one"
+    );
     let scopes = listener
         .arguments
         .iter()
@@ -196,7 +198,7 @@ fn setting_listener(
 ) -> TokenStream {
     let ident = listener_ident("watch", index, listener);
     let settings = settings_type(module, plugin);
-    let message = "this argument is not available in a setting listener";
+    let message = "this argument is not available in a setting listener; it takes `Changed<T>` and the extractors every listener has";
     let change = change_argument(listener);
     let scopes = listener
         .arguments
