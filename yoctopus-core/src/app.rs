@@ -198,8 +198,8 @@ impl App {
             let call = call.with_meta(method.reads_meta.then(|| head.meta()));
             return (method.handler)(call);
         }
-        let meta = head.meta();
-        let call = call.with_meta(Some(meta.clone()));
+        let meta = (method.reads_meta || self.lifecycle.meta_seen()).then(|| head.meta());
+        let call = call.with_meta(meta.clone());
         Box::pin(Arc::clone(&self.lifecycle).around_request(call, method.handler, meta))
     }
 

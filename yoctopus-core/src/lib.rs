@@ -41,8 +41,13 @@
 //! | --- | --- |
 //! | plugins, endpoints, requirements, settings | [`plugin`], [`endpoint`], [`settings`] |
 //! | request formats with per-field errors | [`RequestFormat`](derive@RequestFormat), [`Email`], [`Hostname`], [`IsoDate`] |
-//! | handler arguments by type | [`Connection`], [`ConnectionSettings`], [`ConnectionId`], [`Notify`], [`State`] |
-//! | settings changed with the response | [`Reply`] |
+//! | handler arguments by type | [`Connection`], [`ConnectionSettings`], [`ConnectionId`], [`Notify`], [`State`], [`Meta`], [`UpgradeRequest`] |
+//! | settings changed with the response, whole or field by field | [`Reply`] |
+//! | settings names on the wire (`#[settings(rename_all = "camelCase")]`) | [`settings`] |
+//! | lifecycle listeners: connection opened and closed, request received, response prepared and sent, connection changed | [`on`], [`Data`], [`Reject`], [`Closed`], [`ConnectionChanged`] |
+//! | setting-change listeners (`#[on(auth.authenticated)]`) | [`on`], [`Changed`] |
+//! | upgrade checks that refuse a connection with an HTTP status before it exists | [`on`], [`Refusal`] |
+//! | values one plugin passes to every other (`passToListeners`) | [`provide`], [`Plugin::provide`], [`State`] |
 //! | the bundled `yoctopus` plugin (`yoctopus:label`) | [`yoctopus`] |
 //! | server options, origins, pings, limits, shutdown, options from the environment | [`ServerBuilder`], [`Server`] |
 //! | `wss://` with optional client certificates | [`TlsConfig`] |

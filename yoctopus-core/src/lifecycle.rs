@@ -35,6 +35,12 @@ pub(crate) struct Lifecycle {
     /// Per settings slot, the listeners of its settings.
     settings: Vec<Vec<&'static SettingListenerDef>>,
     upgrade_checks: Vec<&'static UpgradeCheckDef>,
+    /// Whether a request listener reads or replaces `data`, settled once at start.
+    request_data_seen: bool,
+    /// Whether a response listener reads or replaces `data`.
+    response_data_seen: bool,
+    /// Whether a request or response listener reads `meta`.
+    meta_seen: bool,
 }
 
 impl Lifecycle {
@@ -64,6 +70,14 @@ impl Lifecycle {
             }
             lifecycle.upgrade_checks.extend(plugin.upgrade_checks);
         }
+        let sees_data = |listener: &&ListenerDef| listener.reads_data || listener.transforms;
+        lifecycle.request_data_seen = lifecycle.request_received.iter().any(sees_data);
+        lifecycle.response_data_seen = lifecycle.response_prepared.iter().any(sees_data);
+        lifecycle.meta_seen = lifecycle
+            .request_received
+            .iter()
+            .chain(&lifecycle.response_prepared)
+            .any(|listener| listener.reads_meta);
         lifecycle
     }
 
@@ -80,9 +94,12 @@ impl Lifecycle {
     /// Whether a request listener reads or replaces `data`: requests are then not read straight
     /// into their types with the envelope.
     pub(crate) fn request_data_seen(&self) -> bool {
-        self.request_received
-            .iter()
-            .any(|listener| listener.reads_data || listener.transforms)
+        self.request_data_seen
+    }
+
+    /// Whether a request or response listener reads the request's `meta`.
+    pub(crate) fn meta_seen(&self) -> bool {
+        self.meta_seen
     }
 
     pub(crate) fn hears_responses_sent(&self) -> bool {
@@ -152,7 +169,7 @@ impl Lifecycle {
         self: Arc<Self>,
         mut call: Call,
         handler: Handler,
-        meta: Meta,
+        meta: Option<Meta>,
     ) -> Outcome {
         for listener in &self.request_received {
             match run_listener(listener, &mut call).await {
@@ -169,13 +186,15 @@ impl Lifecycle {
             Arc::clone(call.services()),
             null_data(),
         )
-        .with_meta(Some(meta));
+        .with_meta(meta);
         let outcome = handler(call).await;
         let Outcome::Data(bytes) = outcome else {
             return outcome;
         };
-        let parsed = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-        response.set_data(RequestData::Value(parsed));
+        if self.response_data_seen {
+            let parsed = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+            response.set_data(RequestData::Value(parsed));
+        }
         let mut replaced = false;
         for listener in &self.response_prepared {
             if let Step::Replace(data) = run_listener(listener, &mut response).await {
@@ -251,23 +270,23 @@ fn null_data() -> RequestData {
 /// Runs one listener to its end: extraction, the function, and the step it asks for. A panic or
 /// an error is reported and counts as passing.
 async fn run_listener(listener: &ListenerDef, call: &mut Call) -> Step {
-    let connection = call.connection().clone();
-    let services = Arc::clone(call.services());
     let started = std::panic::catch_unwind(AssertUnwindSafe(|| (listener.run)(call)));
-    let step = match started {
-        Ok(work) => match AssertUnwindSafe(work).catch_unwind().await {
-            Ok(step) => step,
-            Err(panic) => {
-                report_panic(&services, Some(&connection), listener.name, &*panic);
-                return Step::Pass;
-            }
-        },
-        Err(panic) => {
-            report_panic(&services, Some(&connection), listener.name, &*panic);
-            return Step::Pass;
-        }
+    let finished = match started {
+        Ok(work) => AssertUnwindSafe(work).catch_unwind().await,
+        Err(panic) => Err(panic),
     };
-    report_failure(&services, &connection, listener.name, step)
+    match finished {
+        Ok(step) => report_failure(call.services(), call.connection(), listener.name, step),
+        Err(panic) => {
+            report_panic(
+                call.services(),
+                Some(call.connection()),
+                listener.name,
+                &*panic,
+            );
+            Step::Pass
+        }
+    }
 }
 
 /// A listener's work, with its panic or error reported.
