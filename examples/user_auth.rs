@@ -1,12 +1,14 @@
-//! The original README's `auth` and `user` plugins: logging in sets connection settings that
-//! later requests' requirements check; users are kept in shared state; `user` is also reachable
-//! under the alias `account`.
+//! The original README's `auth`, `user` and `logger` plugins: logging in changes connection
+//! settings that later requests' requirements check; users are kept in shared state; `user` is
+//! also reachable under the alias `account`; `logger` listens to `auth.authenticated` from outside
+//! the `auth` plugin, and to connections opening and closing.
 //!
 //! Run it with `cargo run --example user_auth` (port from `PORT`, default 3000). Try, in order:
 //! `{"meta":{"id":1,"endpoint":"user:user","method":"update"},"data":{"id":"u1","status":"active","credit":5,"address":{"street":"Main St 1","city":"Springfield","zip":"12345"}}}`
 //! (refused: not logged in), then
 //! `{"meta":{"id":2,"endpoint":"auth:session","method":"create"},"data":{"email":"alice@example.com","password":"wonderland"}}`,
-//! then the first request again.
+//! then the first request again. The server's log shows `Connection 1 auth changed to true`
+//! after the login, and nothing more for a second login: setting listeners hear only real changes.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -103,35 +105,39 @@ pub mod auth {
         pub user_id: String,
     }
 
+    /// `auth:session` `create`: the original's `{settings: {...}, response: {...}}`. The settings
+    /// are changed in place (`login_count` counts up from whatever it is when the change is
+    /// applied), before the reply is sent.
     #[endpoint(name = "session", method = "create")]
     async fn login(
         request: Login,
         users: State<Users>,
-        current: ConnectionSettings<Settings>,
     ) -> Result<Reply<Settings, Welcome>, &'static str> {
         let users = users.lock();
         let user = users
             .values()
             .find(|user| user.email == request.email.as_str() && user.password == request.password)
             .ok_or("unknown email or wrong password")?;
-        let settings = Settings {
-            authenticated: true,
-            user_id: Some(user.id.clone()),
-            is_admin: user.roles.iter().any(|role| role == "admin"),
-            login_count: current.login_count + 1,
-        };
+        let user_id = user.id.clone();
+        let is_admin = user.roles.iter().any(|role| role == "admin");
         Ok(Reply::new(Welcome {
-            user_id: user.id.clone(),
+            user_id: user_id.clone(),
         })
-        .settings(settings))
+        .change(move |auth: &mut Settings| {
+            auth.authenticated = true;
+            auth.user_id = Some(user_id);
+            auth.is_admin = is_admin;
+            auth.login_count += 1;
+        }))
     }
 
-    /// `auth:session` `delete`: log out; answers `{}`.
+    /// `auth:session` `delete`: log out, keeping the login count; answers `{}`.
     #[endpoint(name = "session", method = "delete", requires(self.authenticated))]
-    async fn logout(current: ConnectionSettings<Settings>) -> Reply<Settings> {
-        Reply::only_settings(Settings {
-            login_count: current.login_count,
-            ..Settings::default()
+    async fn logout() -> Reply<Settings> {
+        Reply::only_change(|auth: &mut Settings| {
+            auth.authenticated = false;
+            auth.user_id = None;
+            auth.is_admin = false;
         })
     }
 }
@@ -281,6 +287,29 @@ pub mod user {
     }
 }
 
+/// The original README's `logger`: it declares nothing of its own and only listens, to another
+/// plugin's setting and to the connections' lifecycle.
+#[plugin]
+pub mod logger {
+    use yoctopus_core::prelude::*;
+
+    /// Heard only when `auth.authenticated` really changes: a second login does not repeat it.
+    #[on(super::auth.authenticated)]
+    async fn authentication_changed(change: Changed<bool>, id: ConnectionId) {
+        tracing::info!("Connection {id} auth changed to {}", change.value);
+    }
+
+    #[on(connection_opened)]
+    async fn opened(id: ConnectionId, upgrade: UpgradeRequest) {
+        tracing::info!("Connection {id} opened on {}", upgrade.path());
+    }
+
+    #[on(connection_closed)]
+    async fn closed(id: ConnectionId, closed: Closed) {
+        tracing::info!("Connection {id} closed with code {}", closed.code);
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -292,6 +321,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .state(Users::with_alice())
         .plugin(auth::plugin())
         .plugin(user::plugin().alias("user", "account"))
+        .plugin(logger::plugin())
         .start()
         .await?;
     println!("user_auth listening on ws://{}", server.local_addr());
