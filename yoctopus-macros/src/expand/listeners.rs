@@ -53,6 +53,19 @@ fn output_type(listener: &Listener) -> TokenStream {
     }
 }
 
+/// Where errors about the return type go: the type, or the function's name when it returns `()`.
+fn output_span(listener: &Listener) -> proc_macro2::Span {
+    listener
+        .output
+        .as_ref()
+        .map_or_else(|| listener.function.span(), Spanned::span)
+}
+
+/// The step the listener's return value `__output` means.
+fn into_step(span: proc_macro2::Span) -> TokenStream {
+    quote_spanned! {span=> ::yoctopus_core::__private::ListenerOutput::into_step(__output) }
+}
+
 /// `plugin::function`, as logs and the error hook name a listener.
 fn listener_name(plugin: &Plugin, listener: &Listener) -> String {
     format!("{}::{}", plugin.name, listener.function.unraw())
@@ -146,10 +159,7 @@ fn event_listener(index: usize, listener: &Listener, event: &str) -> TokenStream
         .iter()
         .map(|ty| scope_check(ty, scope.clone(), &message));
     let output = output_type(listener);
-    let output_span = listener
-        .output
-        .as_ref()
-        .map_or_else(|| listener.function.span(), Spanned::span);
+    let output_span = output_span(listener);
     let transforms_allowed = matches!(event, "request_received" | "response_prepared");
     let rejects_allowed = event == "request_received";
     let transform_message = format!(
@@ -170,9 +180,7 @@ fn event_listener(index: usize, listener: &Listener, event: &str) -> TokenStream
     };
     let (extractions, names) = extractions(listener, None, false);
     let function = &listener.function;
-    let step = quote_spanned! {output_span=>
-        ::yoctopus_core::__private::ListenerOutput::into_step(__output)
-    };
+    let step = into_step(output_span);
     quote! {
         #[doc(hidden)]
         fn #ident(
@@ -207,10 +215,7 @@ fn setting_listener(
         .filter(|(position, _)| Some(*position) != change)
         .map(|(_, ty)| scope_check(ty, quote!(SETTING), message));
     let output = output_type(listener);
-    let output_span = listener
-        .output
-        .as_ref()
-        .map_or_else(|| listener.function.span(), Spanned::span);
+    let output_span = output_span(listener);
     let output_checks = quote_spanned! {output_span=>
         const _: () = ::core::assert!(
             !<#output as ::yoctopus_core::__private::ListenerOutput>::TRANSFORMS
@@ -241,9 +246,7 @@ fn setting_listener(
         }
     });
     let function = &listener.function;
-    let step = quote_spanned! {output_span=>
-        ::yoctopus_core::__private::ListenerOutput::into_step(__output)
-    };
+    let step = into_step(output_span);
     quote! {
         #[doc(hidden)]
         fn #ident(
@@ -282,10 +285,7 @@ fn upgrade_check(index: usize, listener: &Listener) -> TokenStream {
             };
         }
     });
-    let output_span = listener
-        .output
-        .as_ref()
-        .map_or_else(|| listener.function.span(), Spanned::span);
+    let output_span = output_span(listener);
     let function = &listener.function;
     let verdict = quote_spanned! {output_span=>
         ::yoctopus_core::__private::Admission::into_admission(__output)
