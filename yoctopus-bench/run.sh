@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the benchmark in release mode and runs the driver: by default the five interleaved
-# rounds of every configuration, in about seven minutes, with the tables on standard output.
+# rounds of every configuration, in about eight minutes, with the tables on standard output.
 # Arguments go to bench-driver, e.g. `yoctopus-bench/run.sh --rounds 1 --duration 2` for a quick look,
 # or `--raw results.json` to keep every measurement. Run it on an otherwise idle machine.
 set -euo pipefail

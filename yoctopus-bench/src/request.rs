@@ -3,7 +3,8 @@
 //!
 //! Both kinds are answered with the same reply, `{"message":"Hello, <name>!"}`, so that comparing
 //! them prices only what differs: reading and validating a flat one-field request against a
-//! nested twenty-field one.
+//! nested twenty-field one. The one exception is Yoctopus with the transforming listeners (see
+//! [`Listeners`]), whose replies also carry [`TRANSFORMED`].
 
 use std::io::Write as _;
 use std::str::FromStr;
@@ -109,6 +110,62 @@ impl std::fmt::Display for RequestKind {
     }
 }
 
+/// The lifecycle listeners `bench-yoctopus` registers around its endpoints, chosen with its
+/// `--listeners` flag; the load generator takes the same flag to know which reply to expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listeners {
+    /// No listener: the server as the Quick Start writes it.
+    None,
+    /// A `request_received` and a `response_prepared` listener that do nothing and read nothing.
+    Noop,
+    /// A `request_received` listener that rewrites the greeted name (trimmed, which leaves the
+    /// benchmark's names as they are) and a `response_prepared` listener that adds
+    /// `"transformed": true` ([`TRANSFORMED`]) to the reply's data.
+    Transform,
+}
+
+impl Listeners {
+    /// The name used on command lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Noop => "noop",
+            Self::Transform => "transform",
+        }
+    }
+
+    /// Whether replies carry `"transformed": true` ([`TRANSFORMED`]); otherwise they must not
+    /// carry the field at all.
+    pub fn marks_replies(self) -> bool {
+        self == Self::Transform
+    }
+}
+
+impl FromStr for Listeners {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "none" => Ok(Self::None),
+            "noop" => Ok(Self::Noop),
+            "transform" => Ok(Self::Transform),
+            other => Err(format!(
+                "unknown listeners `{other}`; expected `none`, `noop` or `transform`"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Listeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The field the transforming `response_prepared` listener adds to every reply's `data`, with the
+/// value `true`.
+pub const TRANSFORMED: &str = "transformed";
+
 /// The name connection number `connection` sends: plain ASCII, so it needs no escaping.
 pub fn client_name(connection: usize) -> String {
     format!("user{connection}")
@@ -121,7 +178,7 @@ pub fn greeting(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{client_name, RequestKind};
+    use super::{client_name, Listeners, RequestKind};
 
     fn request(kind: RequestKind) -> serde_json::Value {
         let mut out = Vec::new();
@@ -150,5 +207,13 @@ mod tests {
         let request = request(RequestKind::Nested);
         assert_eq!(request["meta"]["endpoint"], "bench:order");
         assert_eq!(count(&request["data"]), 20);
+    }
+
+    #[test]
+    fn listeners_read_back_their_names() {
+        for listeners in [Listeners::None, Listeners::Noop, Listeners::Transform] {
+            assert_eq!(listeners.as_str().parse(), Ok(listeners));
+        }
+        assert!("all".parse::<Listeners>().is_err());
     }
 }

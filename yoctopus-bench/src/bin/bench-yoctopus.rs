@@ -2,15 +2,23 @@
 //! `bench` plugin whose `order` endpoint takes a nested twenty-field request format, to price
 //! validation.
 //!
+//! `--listeners noop` or `--listeners transform` also registers a plugin of lifecycle listeners
+//! around every endpoint, to price them: a `request_received` and a `response_prepared` listener
+//! that do nothing ([`noop`]), or that rewrite the request's and the reply's `data` ([`transform`]).
+//! Without the flag (or with `--listeners none`) no listener is registered and the server is the
+//! one the other configurations measure.
+//!
 //! The server is built with [`ServerBuilder::from_env`], so `PORT` (and every other option of the
 //! README's table) works as for any Yoctopus server. No tracing subscriber is installed unless
 //! `RUST_LOG` is set: the raw baseline logs nothing, and the comparison is between the two servers'
 //! request paths, not their logging.
 //!
-//! Run it with `PORT=3000 cargo run --release -p yoctopus-bench --bin bench-yoctopus`; it prints
-//! `listening on ws://<address>` once it accepts connections.
+//! Run it with `PORT=3000 cargo run --release -p yoctopus-bench --bin bench-yoctopus [-- --listeners
+//! noop|transform]`; it prints `listening on ws://<address>` once it accepts connections.
 
+use yoctopus_bench::cli::Flags;
 use yoctopus_bench::lifetime;
+use yoctopus_bench::request::Listeners;
 use yoctopus_core::prelude::*;
 
 /// Greets people by name: the Quick Start's plugin.
@@ -129,18 +137,70 @@ pub mod bench {
     }
 }
 
+/// Listeners that do nothing and read nothing (`--listeners noop`): what having a request and a
+/// response listener costs by itself. They take no `Data`, so requests are still read straight
+/// into their types with the envelope.
+#[plugin]
+pub mod noop {
+    #[on(request_received)]
+    async fn received() {}
+
+    #[on(response_prepared)]
+    async fn prepared() {}
+}
+
+/// Listeners that transform `data` (`--listeners transform`): the request's before its format is
+/// checked, the reply's before it is sent. The greeter still answers `Hello, <name>!` for the name
+/// sent, and the load generator (with the same flag) checks the field added to the reply.
+#[plugin]
+pub mod transform {
+    use serde_json::Value;
+    use yoctopus_bench::request::TRANSFORMED;
+    use yoctopus_core::prelude::*;
+
+    /// Replaces the greeted name with its trimmed copy; the benchmark's names have no spaces to
+    /// trim, so the reply stays the one expected.
+    #[on(request_received)]
+    async fn trim_name(mut data: Data) -> Data {
+        let trimmed = data
+            .get("name")
+            .and_then(Value::as_str)
+            .map(|name| name.trim().to_owned());
+        if let (Some(trimmed), Some(object)) = (trimmed, data.as_object_mut()) {
+            object.insert("name".to_owned(), Value::String(trimmed));
+        }
+        data
+    }
+
+    /// Adds `"transformed": true` to the reply's data.
+    #[on(response_prepared)]
+    async fn mark_reply(mut data: Data) -> Data {
+        if let Some(object) = data.as_object_mut() {
+            object.insert(TRANSFORMED.to_owned(), Value::Bool(true));
+        }
+        data
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let flags = Flags::parse(std::env::args().skip(1))?;
+    flags.allow_only(&["listeners"])?;
+    let listeners = flags.get_or("listeners", Listeners::None)?;
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .init();
     }
-    let server = ServerBuilder::from_env()?
+    let builder = ServerBuilder::from_env()?
         .plugin(greeter::plugin())
-        .plugin(bench::plugin())
-        .start()
-        .await?;
+        .plugin(bench::plugin());
+    let builder = match listeners {
+        Listeners::None => builder,
+        Listeners::Noop => builder.plugin(noop::plugin()),
+        Listeners::Transform => builder.plugin(transform::plugin()),
+    };
+    let server = builder.start().await?;
     println!("listening on ws://{}", server.local_addr());
     server.run_until(lifetime::stop_requested()).await;
     Ok(())

@@ -1,11 +1,14 @@
 //! The configurations the driver measures, and the comparisons it draws between them.
 //!
 //! A configuration is a name and a [`Workload`]; the list is [`standard`]. A later kind of
-//! measurement (multicast fan-out, listeners) slots in as a new `Workload` variant with its
-//! load-generator mode, and its configurations join the list; the rounds, the rotation, the
-//! ratios to the baseline and the tables need no change.
+//! measurement (multicast fan-out) slots in as a new `Workload` variant with its load-generator
+//! mode, and its configurations join the list; the rounds, the rotation, the ratios to the
+//! baseline and the tables need no change. Listeners change the server, not the load: a
+//! configuration that asks for them also measures the lineup's [`Role::Variant`] servers.
 
 use yoctopus_bench::request::RequestKind;
+
+use crate::lineup::{Role, Server};
 
 /// What one measurement asks of a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,9 +30,25 @@ pub(crate) struct Config {
     /// Short name, used by `--configs` and in the tables.
     pub(crate) name: &'static str,
     pub(crate) workload: Workload,
+    /// Whether Yoctopus with listeners ([`Role::Variant`]) is measured too, in the same rounds.
+    pub(crate) listeners: bool,
 }
 
 impl Config {
+    /// Whether `server` is measured in this configuration.
+    pub(crate) fn measures(&self, server: &Server) -> bool {
+        self.listeners || server.role != Role::Variant
+    }
+
+    /// The servers of `servers` measured in this configuration, in their order.
+    pub(crate) fn lineup(&self, servers: &[Server]) -> Vec<Server> {
+        servers
+            .iter()
+            .filter(|server| self.measures(server))
+            .copied()
+            .collect()
+    }
+
     /// One line saying what the configuration measures.
     pub(crate) fn describe(&self) -> String {
         match self.workload {
@@ -38,7 +57,12 @@ impl Config {
                 in_flight,
                 request,
             } => format!(
-                "{connections} connections x {in_flight} in flight, {request} request, closed loop"
+                "{connections} connections x {in_flight} in flight, {request} request, closed loop{}",
+                if self.listeners {
+                    "; Yoctopus also with no-op and with transforming listeners"
+                } else {
+                    ""
+                }
             ),
             Workload::IdleMemory { connections } => format!(
                 "{connections} idle connections: server RSS per connection, minus the RSS before"
@@ -48,26 +72,30 @@ impl Config {
 }
 
 /// The configurations: three loads of the greeter, the nested request at the load that
-/// separates fast servers best, and memory at `idle_connections` idle connections.
+/// separates fast servers best, and memory at `idle_connections` idle connections. The two
+/// 50-connection greeter loads also price listeners: one answered a request at a time, one
+/// pipelined.
 pub(crate) fn standard(idle_connections: usize) -> Vec<Config> {
-    let throughput = |name, connections, in_flight, request| Config {
+    let throughput = |name, connections, in_flight, request, listeners| Config {
         name,
         workload: Workload::Throughput {
             connections,
             in_flight,
             request,
         },
+        listeners,
     };
     vec![
-        throughput("50x1", 50, 1, RequestKind::Greeter),
-        throughput("50x16", 50, 16, RequestKind::Greeter),
-        throughput("1000x1", 1000, 1, RequestKind::Greeter),
-        throughput("nested-50x16", 50, 16, RequestKind::Nested),
+        throughput("50x1", 50, 1, RequestKind::Greeter, true),
+        throughput("50x16", 50, 16, RequestKind::Greeter, true),
+        throughput("1000x1", 1000, 1, RequestKind::Greeter, false),
+        throughput("nested-50x16", 50, 16, RequestKind::Nested, false),
         Config {
             name: "idle-memory",
             workload: Workload::IdleMemory {
                 connections: idle_connections,
             },
+            listeners: false,
         },
     ]
 }
@@ -94,4 +122,26 @@ pub(crate) fn comparisons() -> Vec<Comparison> {
         denominator: "50x16",
         target: 0.90,
     }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::standard;
+    use crate::lineup::{self, Role};
+
+    #[test]
+    fn listeners_are_measured_at_50x1_and_50x16_only_and_beside_every_other_server() {
+        let servers = lineup::standard();
+        for config in standard(10) {
+            let lineup = config.lineup(&servers);
+            let variants = lineup.iter().filter(|s| s.role == Role::Variant).count();
+            let expected = if matches!(config.name, "50x1" | "50x16") {
+                2
+            } else {
+                0
+            };
+            assert_eq!(variants, expected, "{}", config.name);
+            assert_eq!(lineup.len() - variants, 3, "{}", config.name);
+        }
+    }
 }

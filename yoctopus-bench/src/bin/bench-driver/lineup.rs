@@ -1,5 +1,8 @@
-//! The servers measured: the raw baseline every ratio is taken against, Yoctopus, and a second
-//! copy of the baseline whose ratio to the first is the A/A control, the noise floor.
+//! The servers measured: the raw baseline every ratio is taken against, Yoctopus, Yoctopus with
+//! lifecycle listeners (in the configurations that ask for them), and a second copy of the
+//! baseline whose ratio to the first is the A/A control, the noise floor.
+
+use yoctopus_bench::request::Listeners;
 
 /// One server in the lineup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,6 +12,9 @@ pub(crate) struct Server {
     /// Its program, in the binaries' directory.
     pub(crate) binary: &'static str,
     pub(crate) role: Role,
+    /// The listeners `bench-yoctopus` is started with (`--listeners`); [`Listeners::None`] starts
+    /// any server without flags.
+    pub(crate) listeners: Listeners,
 }
 
 /// What a server's numbers mean.
@@ -20,25 +26,44 @@ pub(crate) enum Role {
     Candidate,
     /// The baseline again: its ratio shows how far two copies of one server differ.
     Control,
+    /// The candidate with listeners: its ratios to the candidate price them. Measured only in the
+    /// configurations that ask for it.
+    Variant,
 }
 
-/// Baseline, Yoctopus, and the A/A control.
+/// Baseline, Yoctopus, Yoctopus with the no-op and with the transforming listeners, and the A/A
+/// control.
 pub(crate) fn standard() -> Vec<Server> {
     vec![
         Server {
             label: "baseline",
             binary: "bench-baseline",
             role: Role::Baseline,
+            listeners: Listeners::None,
         },
         Server {
             label: "yoctopus",
             binary: "bench-yoctopus",
             role: Role::Candidate,
+            listeners: Listeners::None,
+        },
+        Server {
+            label: "yoctopus + no-op",
+            binary: "bench-yoctopus",
+            role: Role::Variant,
+            listeners: Listeners::Noop,
+        },
+        Server {
+            label: "yoctopus + transform",
+            binary: "bench-yoctopus",
+            role: Role::Variant,
+            listeners: Listeners::Transform,
         },
         Server {
             label: "baseline A/A",
             binary: "bench-baseline",
             role: Role::Control,
+            listeners: Listeners::None,
         },
     ]
 }

@@ -1,6 +1,8 @@
 //! The benchmark driver: runs the raw baseline, Yoctopus and a second copy of the baseline (the
 //! A/A control) in interleaved rounds, each server pinned to one core and the load generator to
-//! another, and prints per configuration the medians of per-round ratios to the baseline.
+//! another, and prints per configuration the medians of per-round ratios to the baseline. In the
+//! configurations that price listeners, Yoctopus with a no-op and with a transforming listener
+//! pair runs in the same rounds, and its ratios to Yoctopus without listeners are printed too.
 //!
 //! ```text
 //! cargo build --release -p yoctopus-bench
@@ -98,14 +100,22 @@ fn run() -> Result<(), String> {
     let servers = lineup::standard();
     preflight(&setup, &configs)?;
 
-    let measurements = rounds * configs.len() * servers.len();
+    let per_round: usize = configs
+        .iter()
+        .map(|config| config.lineup(&servers).len())
+        .sum();
+    let measurements = rounds * per_round;
     let estimate: Duration = configs
         .iter()
-        .map(|config| estimated(&setup, config.workload))
+        .map(|config| {
+            estimated(&setup, config.workload)
+                * u32::try_from(config.lineup(&servers).len()).unwrap_or(u32::MAX)
+        })
         .sum::<Duration>()
-        * u32::try_from(rounds * servers.len()).unwrap_or(u32::MAX);
+        * u32::try_from(rounds).unwrap_or(u32::MAX);
     eprintln!(
-        "{rounds} rounds x {} configurations x {} servers = {measurements} measurements, about {} s",
+        "{rounds} rounds x {} configurations x up to {} servers = {measurements} measurements, \
+         about {} s",
         configs.len(),
         servers.len(),
         estimate.as_secs()
@@ -124,10 +134,10 @@ fn run() -> Result<(), String> {
     let mut results = Results::default();
     for round in 0..rounds {
         for config in &configs {
-            for server in lineup::rotated(&servers, round) {
+            for server in lineup::rotated(&config.lineup(&servers), round) {
                 let outcome = measure::measure(&setup, &server, config.workload);
                 eprintln!(
-                    "[round {}/{rounds} {:>6.0}s] {:<13} {:<13} {}",
+                    "[round {}/{rounds} {:>6.0}s] {:<13} {:<20} {}",
                     round + 1,
                     started.elapsed().as_secs_f64(),
                     config.name,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use yoctopus_bench::procfs;
 use yoctopus_bench::report::{IdlePhase, ThroughputReport};
-use yoctopus_bench::request::RequestKind;
+use yoctopus_bench::request::{Listeners, RequestKind};
 
 use crate::config::Workload;
 use crate::lineup::Server;
@@ -51,10 +51,17 @@ pub(crate) fn measure(setup: &Setup, server: &Server, workload: Workload) -> Out
                     connections,
                     in_flight,
                     request,
-                } => throughput(setup, &running, connections, in_flight, request)
-                    .map(Outcome::Throughput),
+                } => throughput(
+                    setup,
+                    &running,
+                    server.listeners,
+                    connections,
+                    in_flight,
+                    request,
+                )
+                .map(Outcome::Throughput),
                 Workload::IdleMemory { connections } => {
-                    idle_memory(setup, &running, connections).map(Outcome::Memory)
+                    idle_memory(setup, &running, server.listeners, connections).map(Outcome::Memory)
                 }
             }
         });
@@ -64,6 +71,7 @@ pub(crate) fn measure(setup: &Setup, server: &Server, workload: Workload) -> Out
 fn throughput(
     setup: &Setup,
     server: &RunningServer,
+    listeners: Listeners,
     connections: usize,
     in_flight: usize,
     request: RequestKind,
@@ -74,6 +82,7 @@ fn throughput(
         .args(["--connections", &connections.to_string()])
         .args(["--in-flight", &in_flight.to_string()])
         .args(["--request", request.as_str()])
+        .args(["--listeners", listeners.as_str()])
         .args(["--warmup", &setup.warmup.as_secs_f64().to_string()])
         .args(["--duration", &setup.duration.as_secs_f64().to_string()])
         .args(["--server-pid", &server.pid().to_string()])
@@ -97,6 +106,7 @@ fn throughput(
 fn idle_memory(
     setup: &Setup,
     server: &RunningServer,
+    listeners: Listeners,
     connections: usize,
 ) -> Result<MemoryReport, String> {
     let pid = server.pid();
@@ -105,6 +115,7 @@ fn idle_memory(
         .arg("idle")
         .args(["--addr", &server.addr().to_string()])
         .args(["--connections", &connections.to_string()])
+        .args(["--listeners", listeners.as_str()])
         .args(["--control", "stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

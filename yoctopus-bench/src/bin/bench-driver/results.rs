@@ -138,9 +138,34 @@ impl Results {
     /// for every round that has both.
     pub(crate) fn ratios(
         &self,
+        measured: (&str, &str),
+        reference: (&str, &str),
+        metric: impl Fn(&Outcome) -> Option<f64>,
+    ) -> Vec<f64> {
+        self.paired(measured, reference, metric, |value, base| {
+            (base > 0.0).then(|| value / base)
+        })
+    }
+
+    /// Per-round differences of `metric`: `server` in `config` minus `reference` in
+    /// `reference_config`, for every round that has both.
+    pub(crate) fn differences(
+        &self,
+        measured: (&str, &str),
+        reference: (&str, &str),
+        metric: impl Fn(&Outcome) -> Option<f64>,
+    ) -> Vec<f64> {
+        self.paired(measured, reference, metric, |value, base| {
+            Some(value - base)
+        })
+    }
+
+    fn paired(
+        &self,
         (config, server): (&str, &str),
         (reference_config, reference): (&str, &str),
         metric: impl Fn(&Outcome) -> Option<f64>,
+        combine: impl Fn(f64, f64) -> Option<f64>,
     ) -> Vec<f64> {
         self.rounds()
             .filter_map(|round| {
@@ -148,7 +173,7 @@ impl Results {
                 let base = self
                     .outcome(round, reference_config, reference)
                     .and_then(&metric)?;
-                (base > 0.0).then(|| value / base)
+                combine(value, base)
             })
             .collect()
     }
@@ -217,6 +242,10 @@ mod tests {
         assert_eq!(
             results.values("idle-memory", "a", per_connection),
             vec![100.0, 200.0]
+        );
+        assert_eq!(
+            results.differences(("idle-memory", "b"), ("idle-memory", "a"), per_connection),
+            vec![100.0]
         );
     }
 }

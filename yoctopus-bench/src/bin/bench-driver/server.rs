@@ -10,6 +10,7 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use yoctopus_bench::lifetime::EXIT_WITH_STDIN;
+use yoctopus_bench::request::Listeners;
 
 use crate::lineup::Server;
 use crate::process::{self, Lines};
@@ -25,9 +26,14 @@ pub(crate) struct RunningServer {
 }
 
 impl RunningServer {
-    /// Starts `server` from `bin_dir` on CPU `core`.
+    /// Starts `server` from `bin_dir` on CPU `core`. A server without listeners gets no flags, so
+    /// it runs exactly as a hand-started one.
     pub(crate) fn start(bin_dir: &Path, server: &Server, core: usize) -> Result<Self, String> {
-        let mut child = process::pinned(core, &bin_dir.join(server.binary))
+        let mut command = process::pinned(core, &bin_dir.join(server.binary));
+        if server.listeners != Listeners::None {
+            command.args(["--listeners", server.listeners.as_str()]);
+        }
+        let mut child = command
             .env("PORT", "0")
             .env(EXIT_WITH_STDIN, "1")
             .stdin(Stdio::piped())

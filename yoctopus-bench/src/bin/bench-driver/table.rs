@@ -1,8 +1,11 @@
 //! The tables printed at the end of a run: one per configuration and one per comparison, each with
-//! the candidate's verdict against the issue's target and the A/A control's spread beside it.
+//! the candidate's verdict against the issue's target and the A/A control's spread beside it, and
+//! for the configurations that price listeners, what they cost against the candidate without them.
 //!
 //! Absolute numbers are medians across rounds, for context only; what the targets are judged on is
 //! the median of per-round ratios to the baseline, read against the A/A noise floor.
+
+use yoctopus_bench::report::ThroughputReport;
 
 use crate::config::{Comparison, Config, Workload};
 use crate::lineup::{Role, Server};
@@ -26,31 +29,55 @@ pub(crate) fn print(
         return;
     };
     for config in configs {
+        let lineup = config.lineup(servers);
         println!("\n## {}: {}", config.name, config.describe());
         match config.workload {
-            Workload::Throughput { .. } => throughput(results, config.name, servers, baseline),
-            Workload::IdleMemory { .. } => memory(results, config.name, servers, baseline),
+            Workload::Throughput { .. } => throughput(results, config.name, &lineup, baseline),
+            Workload::IdleMemory { .. } => memory(results, config.name, &lineup, baseline),
         }
-        for server in servers {
+        for server in &lineup {
             for why in results.failures(config.name, server.label) {
                 println!("  ! {} failed a measurement: {why}", server.label);
             }
         }
+        if lineup.iter().any(|server| server.role == Role::Variant) {
+            listeners(results, config.name, &lineup, baseline);
+        }
     }
     for comparison in comparisons {
-        let measured = |name| configs.iter().any(|config| config.name == name);
-        if measured(comparison.numerator) && measured(comparison.denominator) {
-            compare(results, comparison, servers);
+        let find = |name| configs.iter().find(|config| config.name == name);
+        if let (Some(numerator), Some(denominator)) =
+            (find(comparison.numerator), find(comparison.denominator))
+        {
+            let both: Vec<Server> = servers
+                .iter()
+                .filter(|server| numerator.measures(server) && denominator.measures(server))
+                .copied()
+                .collect();
+            compare(results, comparison, &both);
         }
     }
 }
 
+fn metric(pick: fn(&ThroughputReport) -> Option<f64>) -> impl Fn(&Outcome) -> Option<f64> {
+    move |outcome: &Outcome| outcome.throughput().and_then(pick)
+}
+
+fn rate(outcome: &Outcome) -> Option<f64> {
+    Some(outcome.throughput()?.throughput)
+}
+
+fn p99(outcome: &Outcome) -> Option<f64> {
+    u64_f64(outcome.throughput()?.latency_us.p99)
+}
+
+/// Server CPU time per verified reply, in microseconds.
+fn server_us_per_request(outcome: &Outcome) -> Option<f64> {
+    let report = outcome.throughput()?;
+    Some(report.server_cpu_secs? * 1e6 / u64_f64(report.completed)?)
+}
+
 fn throughput(results: &Results, config: &str, servers: &[Server], baseline: &Server) {
-    let metric = |pick: fn(&yoctopus_bench::report::ThroughputReport) -> Option<f64>| {
-        move |outcome: &Outcome| outcome.throughput().and_then(pick)
-    };
-    let rate = metric(|r| Some(r.throughput));
-    let p99 = metric(|r| u64_f64(r.latency_us.p99));
     let mut table = Table::new(&[
         "server",
         "req/s",
@@ -98,12 +125,7 @@ fn throughput(results: &Results, config: &str, servers: &[Server], baseline: &Se
                 median(&metric(|r| Some(r.server_cpu_secs? / r.window_secs))),
                 2,
             ),
-            number(
-                median(&metric(|r| {
-                    Some(r.server_cpu_secs? * 1e6 / u64_f64(r.completed)?)
-                })),
-                2,
-            ),
+            number(median(&server_us_per_request), 2),
             number(
                 median(&metric(|r| Some(r.loadgen_cpu_secs / r.window_secs))),
                 2,
@@ -117,7 +139,7 @@ fn throughput(results: &Results, config: &str, servers: &[Server], baseline: &Se
     };
     for server in servers {
         match server.role {
-            Role::Baseline => {}
+            Role::Baseline | Role::Variant => {}
             Role::Candidate => println!(
                 "  {}: throughput {} (target >= {THROUGHPUT_TARGET}x), p99 {} (target <= {P99_TARGET}x)",
                 server.label,
@@ -132,6 +154,61 @@ fn throughput(results: &Results, config: &str, servers: &[Server], baseline: &Se
             ),
         }
     }
+}
+
+/// What listeners cost: each variant's per-round ratios to the candidate without listeners, and
+/// to the baseline, with the server CPU time they add per request.
+fn listeners(results: &Results, config: &str, servers: &[Server], baseline: &Server) {
+    let Some(candidate) = servers.iter().find(|s| s.role == Role::Candidate) else {
+        return;
+    };
+    println!(
+        "\n## {config} listeners: {} with a request_received + response_prepared pair, against \
+         itself without listeners (same round)",
+        candidate.label
+    );
+    let to_candidate = format!("x {} [range]", candidate.label);
+    let p99_to_candidate = format!("p99 x {} [range]", candidate.label);
+    let mut table = Table::new(&[
+        "server",
+        &to_candidate,
+        "x baseline [range]",
+        &p99_to_candidate,
+        "p99 x baseline [range]",
+        "server us/req",
+        "+ server us/req [range]",
+    ]);
+    for server in servers.iter().filter(|s| s.role == Role::Variant) {
+        let ratio = |reference: &Server, metric: &dyn Fn(&Outcome) -> Option<f64>| {
+            ratio_text(Spread::of(results.ratios(
+                (config, server.label),
+                (config, reference.label),
+                metric,
+            )))
+        };
+        let added = Spread::of(results.differences(
+            (config, server.label),
+            (config, candidate.label),
+            server_us_per_request,
+        ));
+        table.row(vec![
+            server.label.to_owned(),
+            ratio(candidate, &rate),
+            ratio(baseline, &rate),
+            ratio(candidate, &p99),
+            ratio(baseline, &p99),
+            number(
+                Spread::of(results.values(config, server.label, server_us_per_request))
+                    .map(|s| s.median),
+                2,
+            ),
+            added.map_or_else(
+                || "no data".to_owned(),
+                |s| format!("{:+.2} [{:+.2}-{:+.2}]", s.median, s.min, s.max),
+            ),
+        ]);
+    }
+    table.print();
 }
 
 fn memory(results: &Results, config: &str, servers: &[Server], baseline: &Server) {
@@ -201,7 +278,6 @@ fn compare(results: &Results, comparison: &Comparison, servers: &[Server]) {
         "\n## {} / {}: {}",
         comparison.numerator, comparison.denominator, comparison.title
     );
-    let rate = |o: &Outcome| Some(o.throughput()?.throughput);
     let mut table = Table::new(&["server", "ratio [range]", "throughput cost"]);
     let spread = |server: &Server| {
         Spread::of(results.ratios(

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
-use yoctopus_bench::request::{client_name, greeting, RequestKind};
+use yoctopus_bench::request::{client_name, greeting, Listeners, RequestKind};
 
 use crate::frame::{Frame, FrameReader, Masker};
 use crate::handshake;
@@ -36,13 +36,17 @@ pub(crate) struct Client {
     kind: RequestKind,
     name: String,
     greeting: String,
+    /// Whether replies carry the transforming listeners' mark.
+    marked: bool,
 }
 
 impl Client {
-    /// Opens connection number `index`, which will send `kind` requests.
+    /// Opens connection number `index`, which will send `kind` requests to a server running
+    /// `listeners`.
     pub(crate) async fn open(
         addr: SocketAddr,
         kind: RequestKind,
+        listeners: Listeners,
         index: usize,
     ) -> io::Result<Self> {
         let (stream, reader) = handshake::open(addr).await?;
@@ -56,6 +60,7 @@ impl Client {
             kind,
             greeting: greeting(&name),
             name,
+            marked: listeners.marks_replies(),
         })
     }
 
@@ -64,6 +69,7 @@ impl Client {
     pub(crate) async fn open_many(
         addr: SocketAddr,
         kind: RequestKind,
+        listeners: Listeners,
         count: usize,
     ) -> Vec<Result<Self, String>> {
         let permits = Rc::new(Semaphore::new(OPENING_AT_ONCE));
@@ -75,8 +81,11 @@ impl Client {
                         .acquire()
                         .await
                         .expect("the semaphore is never closed");
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, Self::open(addr, kind, index))
-                        .await
+                    match tokio::time::timeout(
+                        HANDSHAKE_TIMEOUT,
+                        Self::open(addr, kind, listeners, index),
+                    )
+                    .await
                     {
                         Ok(Ok(client)) => Ok(client),
                         Ok(Err(error)) => Err(format!("opening a connection failed: {error}")),
@@ -128,6 +137,7 @@ impl Client {
                         payload,
                         self.kind.endpoint().endpoint,
                         &self.greeting,
+                        self.marked,
                     )))
                 }
                 Frame::Ping(payload) => self.masker.pong(&mut self.out, payload),

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt as _;
 use yoctopus_bench::report::IdlePhase;
-use yoctopus_bench::request::RequestKind;
+use yoctopus_bench::request::{Listeners, RequestKind};
 
 use crate::client::Client;
 use crate::verify::Verdict;
@@ -55,6 +55,8 @@ pub(crate) struct Plan {
     pub(crate) addr: SocketAddr,
     pub(crate) connections: usize,
     pub(crate) request: RequestKind,
+    /// The listeners the server runs, which decide the reply expected.
+    pub(crate) listeners: Listeners,
     pub(crate) control: Control,
 }
 
@@ -70,7 +72,8 @@ pub(crate) async fn run(plan: &Plan) {
 
     let mut clients = Vec::with_capacity(plan.connections);
     let mut first_error = None;
-    for opened in Client::open_many(plan.addr, plan.request, plan.connections).await {
+    for opened in Client::open_many(plan.addr, plan.request, plan.listeners, plan.connections).await
+    {
         match opened {
             Ok(client) => clients.push(client),
             Err(problem) => {

@@ -3,10 +3,14 @@
 //!
 //! ```text
 //! bench-loadgen throughput --addr 127.0.0.1:3000 --connections 50 --in-flight 16 \
-//!     --duration 5 --warmup 1 [--request greeter|nested] [--server-pid PID]
+//!     --duration 5 --warmup 1 [--request greeter|nested] [--listeners none|noop|transform] \
+//!     [--server-pid PID]
 //! bench-loadgen idle --addr 127.0.0.1:3000 --connections 10000 [--request greeter] \
-//!     [--control stdin|SECONDS]
+//!     [--listeners none|noop|transform] [--control stdin|SECONDS]
 //! ```
+//!
+//! `--listeners` names the listeners `bench-yoctopus` was started with: with `transform`, every
+//! reply must carry the field the transforming listener adds, and otherwise none may.
 //!
 //! It runs on one thread (tokio's current-thread runtime): the driver pins it to a core of its own,
 //! and one thread on one core has no cross-thread wake-ups or locks to pay for. It must not be the
@@ -28,13 +32,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use yoctopus_bench::cli::Flags;
-use yoctopus_bench::request::RequestKind;
+use yoctopus_bench::request::{Listeners, RequestKind};
 
 const USAGE: &str = "usage:
   bench-loadgen throughput --addr HOST:PORT [--connections 50] [--in-flight 1] [--duration 5]
-                           [--warmup 1] [--request greeter|nested] [--server-pid PID]
+                           [--warmup 1] [--request greeter|nested]
+                           [--listeners none|noop|transform] [--server-pid PID]
   bench-loadgen idle --addr HOST:PORT [--connections 10000] [--request greeter|nested]
-                     [--control stdin|SECONDS]";
+                     [--listeners none|noop|transform] [--control stdin|SECONDS]";
 
 fn main() -> ExitCode {
     match run() {
@@ -62,6 +67,7 @@ fn run() -> Result<(), String> {
                 "duration",
                 "warmup",
                 "request",
+                "listeners",
                 "server-pid",
             ])?;
             let plan = throughput::Plan {
@@ -69,6 +75,7 @@ fn run() -> Result<(), String> {
                 connections: positive(&flags, "connections", 50)?,
                 in_flight: positive(&flags, "in-flight", 1)?,
                 request: flags.get_or("request", RequestKind::Greeter)?,
+                listeners: flags.get_or("listeners", Listeners::None)?,
                 warmup: seconds(&flags, "warmup", 1.0)?,
                 duration: seconds(&flags, "duration", 5.0)?,
                 server_pid: flags
@@ -88,11 +95,12 @@ fn run() -> Result<(), String> {
             Ok(())
         }
         [mode] if mode == "idle" => {
-            flags.allow_only(&["addr", "connections", "request", "control"])?;
+            flags.allow_only(&["addr", "connections", "request", "listeners", "control"])?;
             let plan = idle::Plan {
                 addr: address(&flags)?,
                 connections: positive(&flags, "connections", 10_000)?,
                 request: flags.get_or("request", RequestKind::Greeter)?,
+                listeners: flags.get_or("listeners", Listeners::None)?,
                 control: flags.get_or("control", idle::Control::Pause(Duration::from_secs(1)))?,
             };
             local.block_on(&runtime, idle::run(&plan));

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::time::{timeout_at, Instant};
 use yoctopus_bench::procfs;
 use yoctopus_bench::report::ThroughputReport;
-use yoctopus_bench::request::RequestKind;
+use yoctopus_bench::request::{Listeners, RequestKind};
 
 use crate::client::Client;
 use crate::in_flight::InFlight;
@@ -30,6 +30,8 @@ pub(crate) struct Plan {
     pub(crate) connections: usize,
     pub(crate) in_flight: usize,
     pub(crate) request: RequestKind,
+    /// The listeners the server runs, which decide the reply expected.
+    pub(crate) listeners: Listeners,
     pub(crate) warmup: Duration,
     pub(crate) duration: Duration,
     pub(crate) server_pid: Option<u32>,
@@ -38,7 +40,7 @@ pub(crate) struct Plan {
 /// Runs `plan` and reports what it measured.
 pub(crate) async fn run(plan: &Plan) -> ThroughputReport {
     let connecting = Instant::now();
-    let opened = Client::open_many(plan.addr, plan.request, plan.connections).await;
+    let opened = Client::open_many(plan.addr, plan.request, plan.listeners, plan.connections).await;
     let connect_secs = connecting.elapsed().as_secs_f64();
 
     let window_start = Instant::now() + plan.warmup;

@@ -1,5 +1,6 @@
 //! Checking a reply: it must answer an outstanding request by `meta.id`, say `ok`, repeat the
-//! endpoint, and carry the expected greeting.
+//! endpoint, and carry the expected greeting, with `"transformed": true` beside it exactly when the
+//! server runs the transforming listeners.
 //!
 //! Only the fields checked are read, borrowed from the frame where serde allows, so verifying
 //! every reply stays cheaper than producing it.
@@ -41,10 +42,15 @@ struct Meta<'a> {
 struct Data<'a> {
     #[serde(borrow, default)]
     message: Option<Cow<'a, str>>,
+    /// [`TRANSFORMED`](yoctopus_bench::request::TRANSFORMED), which only the transforming
+    /// listeners add.
+    #[serde(default)]
+    transformed: Option<bool>,
 }
 
-/// Checks one reply against the endpoint and greeting its request expects.
-pub(crate) fn verify(payload: &[u8], endpoint: &str, greeting: &str) -> Verdict {
+/// Checks one reply against the endpoint and greeting its request expects; `marked` says whether
+/// the reply must carry `"transformed": true` (and otherwise it must not carry `transformed`).
+pub(crate) fn verify(payload: &[u8], endpoint: &str, greeting: &str, marked: bool) -> Verdict {
     let reply: Reply<'_> = match serde_json::from_slice(payload) {
         Ok(reply) => reply,
         Err(error) => {
@@ -66,8 +72,11 @@ pub(crate) fn verify(payload: &[u8], endpoint: &str, greeting: &str) -> Verdict 
     if reply.meta.endpoint.as_deref() != Some(endpoint) {
         return wrong(format!("reply for another endpoint: {}", shorten(payload)));
     }
-    match reply.data.and_then(|data| data.message) {
-        Some(message) if message == greeting => Verdict::Ok(id),
+    match reply.data {
+        Some(Data {
+            message: Some(message),
+            transformed,
+        }) if message == greeting && transformed == marked.then_some(true) => Verdict::Ok(id),
         _ => wrong(format!("unexpected data: {}", shorten(payload))),
     }
 }
@@ -82,6 +91,8 @@ fn shorten(payload: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use yoctopus_bench::request::TRANSFORMED;
+
     use super::{verify, Verdict};
 
     const ENDPOINT: &str = "greeter:hello";
@@ -90,7 +101,30 @@ mod tests {
     #[test]
     fn a_correct_reply_names_its_request() {
         let reply = br#"{"meta":{"id":7,"endpoint":"greeter:hello","method":"read","status":"ok"},"data":{"message":"Hello, user1!"}}"#;
-        assert_eq!(verify(reply, ENDPOINT, GREETING), Verdict::Ok(7));
+        assert_eq!(verify(reply, ENDPOINT, GREETING, false), Verdict::Ok(7));
+    }
+
+    #[test]
+    fn the_transformed_mark_is_required_exactly_when_expected() {
+        let plain = br#"{"meta":{"id":7,"endpoint":"greeter:hello","method":"read","status":"ok"},"data":{"message":"Hello, user1!"}}"#;
+        let marked = format!(
+            r#"{{"meta":{{"id":7,"endpoint":"greeter:hello","method":"read","status":"ok"}},"data":{{"message":"Hello, user1!","{TRANSFORMED}":true}}}}"#
+        );
+        let marked_false = marked.replace("true", "false");
+        assert_eq!(
+            verify(marked.as_bytes(), ENDPOINT, GREETING, true),
+            Verdict::Ok(7)
+        );
+        for (reply, expects_mark) in [
+            (&plain[..], true),
+            (marked.as_bytes(), false),
+            (marked_false.as_bytes(), true),
+        ] {
+            assert!(matches!(
+                verify(reply, ENDPOINT, GREETING, expects_mark),
+                Verdict::Wrong { id: Some(7), .. }
+            ));
+        }
     }
 
     #[test]
@@ -99,11 +133,11 @@ mod tests {
         let other = br#"{"meta":{"id":8,"endpoint":"greeter:hello","method":"read","status":"ok"},"data":{"message":"Hello, user2!"}}"#;
         for (reply, id) in [(&error[..], 7), (&other[..], 8)] {
             assert!(
-                matches!(verify(reply, ENDPOINT, GREETING), Verdict::Wrong { id: Some(got), .. } if got == id)
+                matches!(verify(reply, ENDPOINT, GREETING, false), Verdict::Wrong { id: Some(got), .. } if got == id)
             );
         }
         assert!(matches!(
-            verify(b"nonsense", ENDPOINT, GREETING),
+            verify(b"nonsense", ENDPOINT, GREETING, false),
             Verdict::Wrong { id: None, .. }
         ));
     }
