@@ -41,7 +41,7 @@ mod math {
 /// Sends every request of one connection at once (pipelined), then reads every reply and checks
 /// that each id got the data computed for it. Returns the number of verified replies, the
 /// server's id for the connection, and the still-open client.
-async fn run_connection(addr: std::net::SocketAddr, connection: u64) -> (u64, u64, Client) {
+async fn run_connection(addr: std::net::SocketAddr, connection: u64) -> (u64, String, Client) {
     let mut client = Client::connect(addr).await;
     for n in 0..REQUESTS_PER_CONNECTION {
         let id = connection * 1_000 + n;
@@ -67,7 +67,8 @@ async fn run_connection(addr: std::net::SocketAddr, connection: u64) -> (u64, u6
     let server_id = replies
         .values()
         .next()
-        .and_then(|reply| reply["data"]["connectionId"].as_u64())
+        .and_then(|reply| reply["data"]["connectionId"].as_str())
+        .map(str::to_owned)
         .expect("the reply carries the connection's id");
     let mut verified = 0;
     for n in 0..REQUESTS_PER_CONNECTION {
@@ -108,7 +109,7 @@ async fn a_hundred_connections_each_pipelining_a_hundred_requests_get_every_repl
 
     let total: u64 = finished.iter().map(|(verified, _, _)| verified).sum();
     assert_eq!(total, CONNECTIONS * REQUESTS_PER_CONNECTION);
-    let mut server_ids: Vec<u64> = finished.iter().map(|(_, id, _)| *id).collect();
+    let mut server_ids: Vec<&str> = finished.iter().map(|(_, id, _)| id.as_str()).collect();
     server_ids.sort_unstable();
     server_ids.dedup();
     assert_eq!(

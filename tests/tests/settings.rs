@@ -148,7 +148,7 @@ mod shared {
 
     #[endpoint(name = "id", method = "read")]
     async fn id(id: ConnectionId, connection: Connection) -> serde_json::Value {
-        serde_json::json!({ "id": id, "same": id == connection.id(), "number": id.as_u64() })
+        serde_json::json!({ "id": id, "same": id == connection.id(), "text": id.to_string() })
     }
 }
 
@@ -477,8 +477,15 @@ async fn connection_id_is_stable_on_a_connection_and_differs_between_connections
     let second_id = second.ok("shared:id", "read", Value::Null).await;
     assert_eq!(first_id, again);
     for reply in [&first_id, &second_id] {
-        assert!(reply["id"].is_u64(), "the id is a number: {reply}");
-        assert_eq!(reply["id"], reply["number"], "{reply}");
+        // Ids travel as strings: they are unique across servers and restarts, wider than a JSON
+        // number carries exactly.
+        assert!(reply["id"].is_string(), "the id is a string: {reply}");
+        assert_eq!(reply["id"], reply["text"], "{reply}");
+        let parsed: yoctopus_core::ConnectionId = reply["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("the id reads back");
+        assert_eq!(json!(parsed), reply["id"]);
         assert_eq!(reply["same"], json!(true), "{reply}");
     }
     assert_ne!(first_id["id"], second_id["id"]);

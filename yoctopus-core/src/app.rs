@@ -6,13 +6,14 @@
 //! shutdown, and calls in here; nothing here reaches back to it.
 
 use std::any::{Any, TypeId};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::connection::{
-    Connection, ConnectionId, ConnectionParts, SettingsObserver, UpgradeRequest,
+    Connection, ConnectionId, ConnectionParts, NodeId, SettingsObserver, UpgradeRequest,
 };
 use crate::dispatch::{Dispatch, Router};
 use crate::error::ConfigError;
@@ -37,6 +38,7 @@ pub(crate) struct AppParts {
     pub(crate) binary_handler: Option<BinaryHandler>,
     pub(crate) message_handler: Option<MessageHandler>,
     pub(crate) max_json_depth: usize,
+    pub(crate) node: NodeId,
 }
 
 /// A connection admitted by the upgrade checks, with its first settings.
@@ -61,6 +63,8 @@ pub(crate) struct App {
     max_json_depth: usize,
     /// Handed to each connection when listeners hear settings changes; empty otherwise.
     observer: Weak<dyn SettingsObserver>,
+    node: NodeId,
+    next_sequence: AtomicU64,
 }
 
 impl App {
@@ -104,8 +108,23 @@ impl App {
                 message_handler: parts.message_handler,
                 max_json_depth: parts.max_json_depth,
                 observer,
+                node: parts.node,
+                next_sequence: AtomicU64::new(1),
             }
         }))
+    }
+
+    /// This server's node id, the first part of its connections' ids.
+    pub(crate) fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// A connection id never given before, here or on any other node.
+    pub(crate) fn next_connection_id(&self) -> ConnectionId {
+        ConnectionId::new(
+            self.node,
+            self.next_sequence.fetch_add(1, Ordering::Relaxed),
+        )
     }
 
     pub(crate) fn router(&self) -> &Router {

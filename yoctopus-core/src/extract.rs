@@ -18,6 +18,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::connection::{Connection, ConnectionId, UpgradeRequest};
+use crate::connections::Connections;
 use crate::error::PushError;
 use crate::listener::{Data, Refusal};
 use crate::protocol::{ErrorBody, Meta, Outcome, Push, ReadData};
@@ -342,6 +343,13 @@ impl<T: Any + Send + Sync> FromCall for State<T> {
                 Err(Outcome::internal_error())
             }
         }
+    }
+}
+
+/// The connection register: notify, close, count, list, export and select connections.
+impl FromCall for Connections {
+    fn from_call(call: &mut Call) -> Result<Self, Outcome> {
+        Ok(call.services.connections().clone())
     }
 }
 

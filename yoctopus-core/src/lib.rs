@@ -58,17 +58,20 @@
 
 extern crate self as yoctopus_core;
 
-// Modules from the bottom up: each uses only those above it in this list (checked by the
-// `layering` test).
+// Each module uses only the modules below it; `layering.rs` lists them from the bottom up and
+// its test checks every `crate::` path against that order.
 mod app;
 #[cfg(test)]
 mod arbitrary_input;
 mod builtin;
 mod connection;
+mod connections;
+mod delivery;
 mod dispatch;
 mod error;
 mod extract;
 mod fault;
+mod filter;
 #[cfg(test)]
 mod layering;
 mod lifecycle;
@@ -88,12 +91,17 @@ pub mod __private;
 
 pub use builtin::yoctopus;
 pub use bytes::Bytes;
-pub use connection::{Connection, ConnectionId, UpgradeRequest};
+pub use connection::{Connection, ConnectionId, IdError, NodeId, UpgradeRequest};
+pub use connections::{Connections, Gathered};
+pub use delivery::{
+    Command, Delivery, DeliveryError, DeliveryFuture, Found, Listing, LocalDelivery, Survey,
+};
 pub use error::{ConfigError, PushError, ServerError, SettingsError};
 pub use extract::{
     scope, Closed, ConnectionChanged, ConnectionSettings, FromCall, FromUpgrade, Notify, State,
 };
 pub use fault::ErrorEvent;
+pub use filter::{FilterError, SettingsFilter};
 pub use listener::{
     Admission, ChangeOf, Changed, Data, InitialSettings, ListenerError, ListenerOutput, Refusal,
     Reject, Step,

@@ -31,6 +31,11 @@ impl Register {
         }
     }
 
+    /// The open connection with this id.
+    pub(crate) fn get(&self, id: ConnectionId) -> Option<Connection> {
+        self.lock().get(&id).cloned()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.lock().len()
     }

@@ -1,5 +1,5 @@
 //! What handlers and listeners reach beside their own connection: shared state (the builder's
-//! and what plugins provide), the connection register and the error hook.
+//! and what plugins provide), the connection register, delivery and the error hook.
 //!
 //! It is passed beside each call rather than reached through the connection, the way axum passes
 //! its state beside the request, so a connection never holds the application.
@@ -7,6 +7,8 @@
 use std::any::{Any, TypeId};
 use std::sync::Arc;
 
+use crate::connections::Connections;
+use crate::delivery::{Delivery, LocalDelivery};
 use crate::fault::{ErrorEvent, ErrorHook};
 use crate::register::Register;
 
@@ -17,16 +19,25 @@ pub(crate) type StateMap = Box<[(TypeId, Arc<dyn Any + Send + Sync>)]>;
 pub(crate) struct Services {
     state: StateMap,
     on_error: Option<ErrorHook>,
-    register: Register,
+    register: Arc<Register>,
+    connections: Connections,
 }
 
 impl Services {
     pub(crate) fn new(state: StateMap, on_error: Option<ErrorHook>) -> Self {
+        let register = Arc::new(Register::default());
+        let delivery: Arc<dyn Delivery> = Arc::new(LocalDelivery::new(Arc::clone(&register)));
         Self {
             state,
             on_error,
-            register: Register::default(),
+            connections: Connections::new(delivery, Arc::clone(&register)),
+            register,
         }
+    }
+
+    /// The register handle plugins use.
+    pub(crate) fn connections(&self) -> &Connections {
+        &self.connections
     }
 
     pub(crate) fn state<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {

@@ -9,9 +9,11 @@
 //! loop drains, so no caller ever writes to the socket directly. Settings sit behind a short-held
 //! mutex that is never held across an `.await`.
 
+mod id;
 mod signal;
 mod upgrade_request;
 
+pub use id::{ConnectionId, IdError, NodeId};
 pub use upgrade_request::UpgradeRequest;
 
 use std::fmt;
@@ -29,6 +31,9 @@ use crate::protocol::Push;
 use crate::settings::{downcast, AnySettings, PluginSettings, SettingsRegistry, SettingsStore};
 use crate::transport::{close_code, Outbound};
 use signal::{Places, Signal};
+
+/// The longest reason a close frame carries: 125 bytes of payload less the code.
+const MAX_CLOSE_REASON: usize = 123;
 
 /// How long to wait for the other side of a close handshake before dropping the socket.
 pub(crate) const CLOSE_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -55,28 +60,6 @@ pub(crate) struct ConnectionParts {
     pub(crate) observer: Weak<dyn SettingsObserver>,
     pub(crate) outbound: mpsc::Sender<Outbound>,
     pub(crate) max_in_flight: usize,
-}
-
-/// Identifies a connection for as long as the server runs; never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
-pub struct ConnectionId(u64);
-
-impl ConnectionId {
-    pub(crate) fn new(raw: u64) -> Self {
-        Self(raw)
-    }
-
-    /// The id as a number.
-    pub fn as_u64(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for ConnectionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
 }
 
 /// A handle to one client connection: its id, its settings, and a way to push to it.
@@ -300,10 +283,27 @@ impl Connection {
 
     /// Starts the close handshake with close code 1000 (normal closure).
     pub fn close(&self) {
-        self.close_with(1000, "");
+        self.close_with(close_code::NORMAL, "");
     }
 
-    pub(crate) fn close_with(&self, code: u16, reason: &'static str) {
+    /// Starts the close handshake with `code` and `reason`, after the frames already queued.
+    ///
+    /// `code` is one a server may send (RFC 6455 §7.4): 1000, 1001, 1008, 1011, or an
+    /// application's own from 3000 to 4999; any other is sent as 1000. `reason` is cut to the
+    /// 123 bytes a close frame holds.
+    pub fn close_with(&self, code: u16, reason: impl Into<std::borrow::Cow<'static, str>>) {
+        let code = match code {
+            1000 | 1001 | 1008 | 1011 | 3000..=4999 => code,
+            _ => close_code::NORMAL,
+        };
+        let mut reason = reason.into();
+        if reason.len() > MAX_CLOSE_REASON {
+            let mut end = MAX_CLOSE_REASON;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason = reason[..end].to_owned().into();
+        }
         match self
             .shared
             .outbound

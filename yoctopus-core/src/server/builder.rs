@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::network::Limits;
 use super::{accept_loop, liveness, AllowedOrigins, Network, Server, TlsConfig};
 use crate::app::{App, AppParts, BinaryHandler, MessageHandler};
-use crate::connection::Connection;
+use crate::connection::{Connection, NodeId};
 use crate::error::ServerError;
 use crate::fault::{ErrorEvent, ErrorHook};
 use crate::plugin::Plugin;
@@ -46,6 +46,7 @@ pub struct ServerBuilder {
     binary_handler: Option<BinaryHandler>,
     message_handler: Option<MessageHandler>,
     pub(super) tls: Option<TlsConfig>,
+    node: Option<NodeId>,
 }
 
 /// Defaults, chosen to hold at 10,000 connections (see the README's table of options).
@@ -73,6 +74,7 @@ impl Default for ServerBuilder {
             binary_handler: None,
             message_handler: None,
             tls: None,
+            node: None,
         }
     }
 }
@@ -177,6 +179,13 @@ impl ServerBuilder {
         self
     }
 
+    /// This server's node id, the first part of every connection id it gives; default: random,
+    /// drawn at start, so ids stay unique across restarts and servers.
+    pub fn node_id(mut self, node: NodeId) -> Self {
+        self.node = Some(node);
+        self
+    }
+
     /// Adds a plugin (made by the `plugin()` function `#[plugin]` generates).
     pub fn plugin(mut self, plugin: Plugin) -> Self {
         self.plugins.push(plugin);
@@ -272,6 +281,7 @@ impl ServerBuilder {
             binary_handler: self.binary_handler,
             message_handler: self.message_handler,
             max_json_depth: self.limits.max_json_depth,
+            node: self.node.unwrap_or_else(NodeId::random),
         })?;
         let tls = self.tls.as_ref().map(TlsConfig::acceptor).transpose()?;
         let addr = SocketAddr::new(self.host, self.port);

@@ -50,6 +50,17 @@ impl Server {
         self.local_addr
     }
 
+    /// This server's node id: the first part of its connections' ids.
+    pub fn node_id(&self) -> crate::NodeId {
+        self.network.app().node()
+    }
+
+    /// The connection register: notify or close a connection by id, multicast, count, list,
+    /// export and select connections. A cheap handle to clone into background tasks.
+    pub fn connections(&self) -> crate::Connections {
+        self.network.app().services().connections().clone()
+    }
+
     /// How many WebSocket connections are open.
     pub fn connection_count(&self) -> usize {
         self.network.app().services().register().len()

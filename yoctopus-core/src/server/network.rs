@@ -2,7 +2,7 @@
 //! serves, TLS, allowed origins, limits, connection places, and the state of shutdown.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -11,7 +11,6 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use crate::app::App;
-use crate::connection::ConnectionId;
 
 /// Limits and timings every connection reads.
 #[derive(Debug, Clone)]
@@ -36,7 +35,6 @@ pub(crate) struct Network {
     limits: Limits,
     allowed_origins: RwLock<AllowedOrigins>,
     in_flight: InFlight,
-    next_id: AtomicU64,
     draining: AtomicBool,
 }
 
@@ -56,7 +54,6 @@ impl Network {
             limits,
             allowed_origins: RwLock::new(allowed_origins),
             in_flight: InFlight::default(),
-            next_id: AtomicU64::new(1),
             draining: AtomicBool::new(false),
         }
     }
@@ -96,10 +93,6 @@ impl Network {
     pub(crate) fn enter_request(self: &Arc<Self>) -> RequestCount {
         self.in_flight.count.fetch_add(1, Ordering::SeqCst);
         RequestCount(Arc::clone(self))
-    }
-
-    pub(crate) fn next_connection_id(&self) -> ConnectionId {
-        ConnectionId::new(self.next_id.fetch_add(1, Ordering::Relaxed))
     }
 
     pub(crate) fn origin_allowed(&self, origin: Option<&[u8]>) -> bool {

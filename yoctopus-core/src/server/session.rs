@@ -38,7 +38,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (queue, queued) = mpsc::channel(network.config().outbound_queue);
-    let id = network.next_connection_id();
+    let id = network.app().next_connection_id();
     let span = tracing::info_span!("connection", %id, peer = %admitted.remote_addr());
     async {
         let app = network.app();
@@ -128,7 +128,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
             tokio::select! {
                 biased;
                 code = self.connection.urgent_close() => {
-                    self.push(Outbound::Close { code, reason: "" });
+                    self.push(Outbound::Close { code, reason: "".into() });
                 }
                 outbound = self.queued.recv() => match outbound {
                     Some(outbound) => self.push(outbound),
@@ -182,7 +182,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
         while let Ok(outbound) = self.queued.try_recv() {
             self.push(outbound);
         }
-        self.push(Outbound::Close { code, reason });
+        self.push(Outbound::Close {
+            code,
+            reason: reason.into(),
+        });
     }
 
     /// Takes a request place on the connection and counts the request on the server.

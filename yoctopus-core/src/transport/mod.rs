@@ -46,7 +46,10 @@ pub(crate) enum Outbound {
     /// A liveness ping.
     Ping,
     /// A close frame; nothing is written after it.
-    Close { code: u16, reason: &'static str },
+    Close {
+        code: u16,
+        reason: std::borrow::Cow<'static, str>,
+    },
 }
 
 /// How reading ended.

@@ -120,7 +120,7 @@ mod tests {
         batch.push(Outbound::Ping);
         batch.push(Outbound::Close {
             code: 1001,
-            reason: "",
+            reason: "".into(),
         });
         batch.push(Outbound::Text(Bytes::from_static(b"late")));
         assert!(batch.is_closing() && batch.is_full());

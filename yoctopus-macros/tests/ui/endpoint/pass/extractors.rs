@@ -41,8 +41,8 @@ mod chat {
     }
 
     #[endpoint(method = "id")]
-    async fn id(id: ConnectionId) -> u64 {
-        id.as_u64()
+    async fn id(id: ConnectionId) -> String {
+        id.to_string()
     }
 
     #[endpoint(method = "notify")]

@@ -1,0 +1,213 @@
+//! The delivery seam: how a push, a close or a register query reaches connections, wherever they
+//! are held.
+//!
+//! Everything that reaches connections unasked (notify by id, multicast, the register's queries)
+//! goes through one [`Delivery`]. The default, in-process, looks connections up in this server's
+//! register; a cluster backend replaces it to reach the other servers' connections too, and no
+//! plugin changes.
+//!
+//! # The contract every implementation keeps
+//! - **Order per connection.** Pushes to one connection from one caller arrive in the order they
+//!   were delivered, after the frames already queued for it (replies included).
+//! - **A connection that has gone.** Delivery to a connection that is not open fails with
+//!   [`DeliveryError::UnknownConnection`] and leaves nothing behind: no queued frame, no retry.
+//!   A connection that closes after a push was queued may close before the push is written.
+//! - **What a caller learns.** `Ok` means queued on the connection's bounded outbound queue, not
+//!   read by the client. A full queue means the client stopped reading: the connection is closed
+//!   with 1008 and the caller gets [`DeliveryError::QueueFull`]. A multicast answers how many
+//!   connections it was queued for. A survey answers what every node said and whether every
+//!   node answered ([`Listing::complete`]).
+//! - **No waiting on clients.** Delivery never waits for a client; it may wait for a backend (a
+//!   broker round trip), and then fails with [`DeliveryError::Unavailable`] rather than hang.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::connection::{Connection, ConnectionId};
+use crate::error::PushError;
+use crate::filter::SettingsFilter;
+use crate::protocol::Push;
+use crate::register::Register;
+
+/// A future that delivery returns.
+pub type DeliveryFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What to do to one connection.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Queue a push.
+    Push(Push),
+    /// Close it with this code and reason, after what is queued.
+    Close {
+        /// The close code.
+        code: u16,
+        /// The reason.
+        reason: String,
+    },
+}
+
+/// Why delivery failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeliveryError {
+    /// No open connection has this id.
+    #[error("no open connection has id {0}")]
+    UnknownConnection(ConnectionId),
+    /// The connection's outbound queue is full: it stopped reading and is being closed.
+    #[error("connection {0} stopped reading; it is being closed")]
+    QueueFull(ConnectionId),
+    /// The push could not be serialized.
+    #[error("the push cannot be serialized: {0}")]
+    Serialize(String),
+    /// The backend that carries delivery to other servers cannot be reached.
+    #[error("delivery is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Which connections a survey asks about, and what to tell of them.
+#[derive(Debug, Clone)]
+pub struct Survey {
+    /// Only connections whose settings match; every connection when `None`.
+    pub filter: Option<SettingsFilter>,
+    /// Only this connection.
+    pub id: Option<ConnectionId>,
+    /// Whether to tell each connection's settings (its export).
+    pub export: bool,
+}
+
+/// One connection a survey found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    /// Its id.
+    pub id: ConnectionId,
+    /// Every plugin's settings under the plugin's name, when the survey asked for them.
+    pub settings: Option<Value>,
+}
+
+/// What a survey found.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Listing {
+    /// The connections found, in no particular order.
+    pub found: Vec<Found>,
+    /// Whether every node answered; a single server always does.
+    pub complete: bool,
+}
+
+/// How pushes, closes and register queries reach connections. See the module's contract.
+pub trait Delivery: Send + Sync + 'static {
+    /// Applies `command` to connection `id`.
+    fn deliver(
+        &self,
+        id: ConnectionId,
+        command: Command,
+    ) -> DeliveryFuture<'_, Result<(), DeliveryError>>;
+
+    /// Queues `push` for every connection whose settings match `filter`; answers how many.
+    fn deliver_matching(
+        &self,
+        filter: SettingsFilter,
+        push: Push,
+    ) -> DeliveryFuture<'_, Result<usize, DeliveryError>>;
+
+    /// Asks about connections.
+    fn survey(&self, survey: Survey) -> DeliveryFuture<'_, Result<Listing, DeliveryError>>;
+}
+
+/// Delivery to this server's own connections: the default.
+pub struct LocalDelivery {
+    register: Arc<Register>,
+}
+
+impl LocalDelivery {
+    pub(crate) fn new(register: Arc<Register>) -> Self {
+        Self { register }
+    }
+
+    /// Applies `command` to a connection of this server, at once.
+    pub fn deliver_now(&self, id: ConnectionId, command: Command) -> Result<(), DeliveryError> {
+        let connection = self
+            .register
+            .get(id)
+            .ok_or(DeliveryError::UnknownConnection(id))?;
+        match command {
+            Command::Push(push) => connection.notify(push).map_err(|error| match error {
+                PushError::QueueFull => DeliveryError::QueueFull(id),
+                PushError::Closed => DeliveryError::UnknownConnection(id),
+                PushError::Serialize(error) => DeliveryError::Serialize(error.to_string()),
+            }),
+            Command::Close { code, reason } => {
+                connection.close_with(code, reason);
+                Ok(())
+            }
+        }
+    }
+
+    /// Queues `push` for this server's connections that match `filter`; answers how many.
+    pub fn deliver_matching_now(&self, filter: &SettingsFilter, push: &Push) -> usize {
+        self.register
+            .snapshot()
+            .iter()
+            .filter(|connection| filter.matches(connection))
+            .filter(|connection| connection.notify(push.clone()).is_ok())
+            .count()
+    }
+
+    /// What this server's connections answer to `survey`.
+    pub fn survey_now(&self, survey: &Survey) -> Listing {
+        let connections: Vec<Connection> = match survey.id {
+            Some(id) => self.register.get(id).into_iter().collect(),
+            None => self.register.snapshot(),
+        };
+        let found = connections
+            .iter()
+            .filter(|connection| {
+                survey
+                    .filter
+                    .as_ref()
+                    .is_none_or(|filter| filter.matches(connection))
+            })
+            .map(|connection| Found {
+                id: connection.id(),
+                settings: survey.export.then(|| connection.export_settings()),
+            })
+            .collect();
+        Listing {
+            found,
+            complete: true,
+        }
+    }
+}
+
+impl Delivery for LocalDelivery {
+    fn deliver(
+        &self,
+        id: ConnectionId,
+        command: Command,
+    ) -> DeliveryFuture<'_, Result<(), DeliveryError>> {
+        let result = self.deliver_now(id, command);
+        Box::pin(std::future::ready(result))
+    }
+
+    fn deliver_matching(
+        &self,
+        filter: SettingsFilter,
+        push: Push,
+    ) -> DeliveryFuture<'_, Result<usize, DeliveryError>> {
+        let count = self.deliver_matching_now(&filter, &push);
+        Box::pin(std::future::ready(Ok(count)))
+    }
+
+    fn survey(&self, survey: Survey) -> DeliveryFuture<'_, Result<Listing, DeliveryError>> {
+        let listing = self.survey_now(&survey);
+        Box::pin(std::future::ready(Ok(listing)))
+    }
+}
+
+impl std::fmt::Debug for LocalDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalDelivery").finish_non_exhaustive()
+    }
+}
