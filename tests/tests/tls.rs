@@ -25,7 +25,7 @@ use tokio_rustls::rustls::{self, AlertDescription, ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
-use yoctopus_core::{plugin, Server, TlsConfig};
+use yoctopus_core::{plugin, ErrorEvent, Server, TlsConfig};
 
 #[plugin]
 mod whoami {
@@ -60,6 +60,27 @@ impl Authority {
         let cert = params
             .self_signed(&key)
             .expect("the CA certificate is signed");
+        Self {
+            pem: cert.pem(),
+            cert: cert.der().clone(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// An intermediate authority signed by this one.
+    fn intermediate(&self, name: &str) -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("no names is valid");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        params.distinguished_name.push(DnType::CommonName, name);
+        let key = KeyPair::generate().expect("a key pair is generated");
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("the intermediate certificate is signed");
         Self {
             pem: cert.pem(),
             cert: cert.der().clone(),
@@ -129,7 +150,7 @@ async fn start_tls(dir: &PemDir, authority: &Authority, client_ca: Option<&Autho
     let cert = dir.write("server-cert.pem", &server_leaf.cert_pem);
     let mut tls = TlsConfig::new(key, cert);
     if let Some(client_ca) = client_ca {
-        tls = tls.client_ca(dir.write("client-ca.pem", &client_ca.pem));
+        tls = tls.require_client_certificates(dir.write("client-ca.pem", &client_ca.pem));
     }
     common::start_with(Server::builder().tls(tls), [whoami::plugin()]).await
 }
@@ -367,4 +388,83 @@ async fn a_plain_ws_client_gets_no_http_answer_from_a_tls_port() {
         "a plain client got {answer:?}"
     );
     assert_eq!(server.connection_count(), 0);
+}
+
+/// A server whose certificate was signed by an intermediate CA, and a client that trusts only the
+/// root: the server must send the intermediate with its certificate.
+async fn start_with_intermediate(dir: &PemDir, serve_chain: bool) -> (Server, Authority) {
+    let root = Authority::new("yoctopus test root");
+    let intermediate = root.intermediate("yoctopus test intermediate");
+    let leaf = intermediate.issue(
+        &["localhost", "127.0.0.1"],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let key = dir.write("server-key.pem", &leaf.key_pem);
+    let cert = dir.write("server-cert.pem", &leaf.cert_pem);
+    let mut tls = TlsConfig::new(key, cert);
+    if serve_chain {
+        tls = tls.chain(dir.write("chain.pem", &intermediate.pem));
+    }
+    let server = common::start_with(Server::builder().tls(tls), [whoami::plugin()]).await;
+    (server, root)
+}
+
+#[tokio::test]
+async fn a_chain_is_served_with_the_certificate_and_asks_nothing_of_clients() {
+    let dir = PemDir::new("chain");
+    let (server, root) = start_with_intermediate(&dir, true).await;
+    // A browser-like client: it trusts the root only, and has no certificate of its own.
+    let mut socket = wss_connect(server.local_addr(), client_config(&root, None))
+        .await
+        .expect("the chain leads the client from the certificate to its root");
+    round_trip(&mut socket, "chained").await;
+}
+
+#[tokio::test]
+async fn without_the_chain_a_client_trusting_only_the_root_cannot_verify_the_server() {
+    let dir = PemDir::new("no-chain");
+    let (server, root) = start_with_intermediate(&dir, false).await;
+    let error = wss_connect(server.local_addr(), client_config(&root, None))
+        .await
+        .expect_err("the client cannot build a path to its root");
+    assert_eq!(
+        error,
+        rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+    );
+}
+
+#[tokio::test]
+async fn a_failed_tls_handshake_reaches_the_error_hook_and_the_server_keeps_serving() {
+    let dir = PemDir::new("hook");
+    let authority = Authority::new("yoctopus test CA");
+    let leaf = authority.issue(&["localhost"], ExtendedKeyUsagePurpose::ServerAuth);
+    let tls = TlsConfig::new(
+        dir.write("server-key.pem", &leaf.key_pem),
+        dir.write("server-cert.pem", &leaf.cert_pem),
+    );
+    let (events, heard) = tokio::sync::mpsc::unbounded_channel();
+    let builder = Server::builder().tls(tls).on_error(move |event| {
+        let _ = events.send(event.clone());
+    });
+    let server = common::start_with(builder, [whoami::plugin()]).await;
+    // Plain HTTP to a TLS port is not a TLS handshake.
+    let mut plain = raw::tcp_connect(server.local_addr()).await;
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .expect("the bytes are written");
+    let mut heard = heard;
+    let event = tokio::time::timeout(WAIT, heard.recv())
+        .await
+        .expect("the hook heard of it in time")
+        .expect("the hook is alive");
+    let local = plain.local_addr().expect("the client has an address");
+    assert!(
+        matches!(&event, ErrorEvent::TlsHandshakeFailed { peer, message } if *peer == local && !message.is_empty()),
+        "{event:?}"
+    );
+    let mut socket = wss_connect(server.local_addr(), client_config(&authority, None))
+        .await
+        .expect("a real client is served afterwards");
+    round_trip(&mut socket, "after-garbage").await;
 }

@@ -21,7 +21,7 @@ use crate::extract::{Call, RequestData, UpgradeCall};
 use crate::fault::ErrorHook;
 use crate::lifecycle::Lifecycle;
 use crate::listener::Refusal;
-use crate::plugin::{BoxFuture, MethodDef, Plugin};
+use crate::plugin::{BoxFuture, Handler, MethodDef, Plugin};
 use crate::protocol::{Outcome, ReplyHead};
 use crate::services::Services;
 use crate::settings::{AnySettings, SettingsRegistry, SettingsStore};
@@ -53,12 +53,22 @@ impl Admitted {
     }
 }
 
+/// Who handles binary messages.
+enum BinaryMessages {
+    /// Nobody: they are answered with a push of type `error`.
+    Refused,
+    /// A closure given to the builder.
+    Closure(BinaryHandler),
+    /// A plugin's `#[binary]` handler, requirements included.
+    Plugin(Handler),
+}
+
 pub(crate) struct App {
     router: Router,
     registry: Arc<SettingsRegistry>,
     services: Arc<Services>,
     lifecycle: Arc<Lifecycle>,
-    binary_handler: Option<BinaryHandler>,
+    binary: BinaryMessages,
     message_handler: Option<MessageHandler>,
     max_json_depth: usize,
     /// Handed to each connection when listeners hear settings changes; empty otherwise.
@@ -91,6 +101,7 @@ impl App {
             |type_id| registry.contains(type_id),
             |type_id| services.has_state(type_id),
         )?;
+        let binary = binary_messages(&router, parts.binary_handler)?;
         let lifecycle = Arc::new(Lifecycle::new(router.plugins(), &registry));
         let observes = lifecycle.observes_settings();
         Ok(Arc::new_cyclic(|app: &Weak<Self>| {
@@ -104,7 +115,7 @@ impl App {
                 registry,
                 services,
                 lifecycle,
-                binary_handler: parts.binary_handler,
+                binary,
                 message_handler: parts.message_handler,
                 max_json_depth: parts.max_json_depth,
                 observer,
@@ -135,8 +146,41 @@ impl App {
         &self.services
     }
 
-    pub(crate) fn binary_handler(&self) -> Option<&BinaryHandler> {
-        self.binary_handler.as_ref()
+    /// Whether binary messages have a handler.
+    pub(crate) fn handles_binary(&self) -> bool {
+        !matches!(self.binary, BinaryMessages::Refused)
+    }
+
+    /// The work of one binary message. A plugin's handler that fails a requirement or returns
+    /// an error answers with a push of type `error`.
+    pub(crate) fn binary(&self, connection: &Connection, bytes: Bytes) -> Option<BoxFuture<()>> {
+        match &self.binary {
+            BinaryMessages::Refused => None,
+            BinaryMessages::Closure(handler) => Some(handler(connection.clone(), bytes)),
+            BinaryMessages::Plugin(handler) => {
+                let call = Call::new(
+                    connection.clone(),
+                    Arc::clone(&self.services),
+                    RequestData::Binary(bytes),
+                );
+                let work = handler(call);
+                let connection = connection.clone();
+                Some(Box::pin(async move {
+                    if let Outcome::Error(error) = work.await {
+                        let message = match error {
+                            crate::protocol::ErrorBody::Message(message) => {
+                                serde_json::Value::from(message)
+                            }
+                            crate::protocol::ErrorBody::List(messages) => messages.into(),
+                        };
+                        let refusal = serde_json::json!({ "message": message });
+                        if let Ok(push) = crate::protocol::Push::new("error", &refusal) {
+                            let _ = connection.notify(push);
+                        }
+                    }
+                }))
+            }
+        }
     }
 
     pub(crate) fn message_handler(&self) -> Option<&MessageHandler> {
@@ -228,6 +272,32 @@ impl App {
             self.lifecycle
                 .response_sent(connection, &self.services, head.meta());
         }
+    }
+}
+
+/// The one handler of binary messages: the builder's closure or a plugin's `#[binary]`.
+fn binary_messages(
+    router: &Router,
+    closure: Option<BinaryHandler>,
+) -> Result<BinaryMessages, ConfigError> {
+    let mut handlers = router
+        .plugins()
+        .iter()
+        .filter_map(|plugin| plugin.binary.map(|handler| (plugin.name, handler)));
+    let first = handlers.next();
+    if let Some((second, _)) = handlers.next() {
+        return Err(ConfigError::TwoBinaryHandlers(format!(
+            "plugins `{}` and `{second}`",
+            first.map_or("", |(name, _)| name)
+        )));
+    }
+    match (first, closure) {
+        (Some((plugin, _)), Some(_)) => Err(ConfigError::TwoBinaryHandlers(format!(
+            "plugin `{plugin}` and `ServerBuilder::binary_handler`"
+        ))),
+        (Some((_, handler)), None) => Ok(BinaryMessages::Plugin(handler)),
+        (None, Some(closure)) => Ok(BinaryMessages::Closure(closure)),
+        (None, None) => Ok(BinaryMessages::Refused),
     }
 }
 

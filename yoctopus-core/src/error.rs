@@ -46,6 +46,9 @@ pub enum ConfigError {
         /// The value's type.
         type_name: &'static str,
     },
+    /// Binary messages have more than one handler.
+    #[error("binary messages have two handlers ({0}); a server has one")]
+    TwoBinaryHandlers(String),
     /// A TLS key, certificate or CA file cannot be used.
     #[error("TLS file {path:?}: {problem}")]
     Tls {

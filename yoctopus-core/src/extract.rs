@@ -44,6 +44,8 @@ pub mod scope {
     pub const CONNECTION_CHANGED: u16 = 1 << 6;
     /// A listener of one setting.
     pub const SETTING: u16 = 1 << 7;
+    /// A `#[binary]` handler.
+    pub const BINARY: u16 = 1 << 8;
     /// Everywhere a connection exists.
     pub const ANY: u16 = u16::MAX;
     /// Wherever there is a request.
@@ -69,6 +71,8 @@ pub enum RequestData {
     Text(Box<RawValue>),
     /// `data` as a value (after request listeners, or a response for response listeners).
     Value(Value),
+    /// A binary message.
+    Binary(bytes::Bytes),
 }
 
 /// What else an event carries.
@@ -128,7 +132,9 @@ impl Call {
                 RequestData::Text(raw) => serde_json::from_str(raw.get()).unwrap_or(Value::Null),
                 // Listeners that read data switch the one-pass reading off, so data is never
                 // typed before they run.
-                RequestData::Read(_) | RequestData::Value(_) => Value::Null,
+                RequestData::Read(_) | RequestData::Value(_) | RequestData::Binary(_) => {
+                    Value::Null
+                }
             };
             self.data = RequestData::Value(value);
         }
@@ -207,6 +213,8 @@ impl<T: RequestFormat + Send + 'static> FromCall for T {
             },
             RequestData::Text(data) => data,
             RequestData::Value(value) => return validate_value(value),
+            // Request formats are only for endpoints, which never get binary messages.
+            RequestData::Binary(_) => return Err(Outcome::internal_error()),
         };
         if let Ok(Fast(request)) = serde_json::from_str::<Fast<T>>(data.get()) {
             return Ok(request);
@@ -342,6 +350,26 @@ impl<T: Any + Send + Sync> FromCall for State<T> {
                 );
                 Err(Outcome::internal_error())
             }
+        }
+    }
+}
+
+/// Logs tagged with the connection.
+impl FromCall for crate::logs::Log {
+    fn from_call(call: &mut Call) -> Result<Self, Outcome> {
+        Ok(Self::new(call.connection.id()))
+    }
+}
+
+/// The message a `#[binary]` handler handles.
+impl FromCall for bytes::Bytes {
+    const SCOPE: u16 = scope::BINARY;
+    const READS_DATA: bool = true;
+
+    fn from_call(call: &mut Call) -> Result<Self, Outcome> {
+        match call.take_data() {
+            RequestData::Binary(bytes) => Ok(bytes),
+            _ => Err(Outcome::internal_error()),
         }
     }
 }

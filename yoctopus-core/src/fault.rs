@@ -36,6 +36,14 @@ pub enum ErrorEvent {
         /// The error's message.
         message: String,
     },
+    /// A client's TLS handshake failed (not a certificate it was asked for, a protocol error, a
+    /// client that is not speaking TLS); no connection was made.
+    TlsHandshakeFailed {
+        /// The client's address.
+        peer: std::net::SocketAddr,
+        /// What went wrong.
+        message: String,
+    },
     /// Accepting a TCP connection failed.
     AcceptFailed {
         /// The operating system's error.

@@ -18,6 +18,7 @@
 //! delivery      the seam through which pushes and queries reach connections
 //! filter        settings filters
 //! register      every open connection by id
+//! logs          log subscription: a `tracing` layer and its subscribers
 //! connection    one connection's own parts: id, settings store, queue, signals, upgrade request
 //! settings      plugins' settings types, the registry of slots, a connection's store
 //! error         public error types
@@ -36,6 +37,7 @@ const BOTTOM_UP: &[&str] = &[
     "error",
     "settings",
     "connection",
+    "logs",
     "register",
     "filter",
     "delivery",
@@ -56,8 +58,11 @@ const BOTTOM_UP: &[&str] = &[
 /// The modules `lib.rs` declares, tests aside.
 fn declared(lib: &str) -> Vec<String> {
     lib.lines()
-        .filter_map(|line| line.strip_prefix("mod ")?.strip_suffix(';'))
-        .filter(|name| !matches!(*name, "arbitrary_input" | "layering"))
+        .filter_map(|line| {
+            let line = line.strip_prefix("pub ").unwrap_or(line);
+            line.strip_prefix("mod ")?.strip_suffix(';')
+        })
+        .filter(|name| !matches!(*name, "arbitrary_input" | "layering" | "__private"))
         .map(str::to_owned)
         .collect()
 }

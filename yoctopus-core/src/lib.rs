@@ -76,6 +76,7 @@ mod filter;
 mod layering;
 mod lifecycle;
 mod listener;
+pub mod logs;
 mod plugin;
 mod protocol;
 mod register;
@@ -106,6 +107,7 @@ pub use listener::{
     Admission, ChangeOf, Changed, Data, InitialSettings, ListenerError, ListenerOutput, Refusal,
     Reject, Step,
 };
+pub use logs::Log;
 pub use plugin::{ListenerEvent, Plugin, PluginDef};
 pub use protocol::{Meta, Push};
 pub use reply::Reply;
@@ -116,13 +118,14 @@ pub use validate::{
     validate, Email, FieldPath, Hostname, IsoDate, RequestFormat, ValidationErrors,
     ValidatorOutcome,
 };
-pub use yoctopus_macros::{endpoint, on, plugin, provide, settings, RequestFormat};
+pub use yoctopus_macros::{binary, endpoint, on, plugin, provide, settings, RequestFormat};
 
 /// Everything a plugin module usually needs: `use yoctopus_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        endpoint, on, plugin, provide, settings, Changed, Closed, Connection, ConnectionChanged,
-        ConnectionId, ConnectionSettings, Data, Email, Hostname, IsoDate, Meta, Notify, Refusal,
-        Reject, Reply, RequestFormat, Server, ServerBuilder, State, UpgradeRequest,
+        binary, endpoint, on, plugin, provide, settings, Changed, Closed, Connection,
+        ConnectionChanged, ConnectionId, ConnectionSettings, Data, Email, Hostname, IsoDate, Log,
+        Meta, Notify, Refusal, Reject, Reply, RequestFormat, Server, ServerBuilder, State,
+        UpgradeRequest,
     };
 }

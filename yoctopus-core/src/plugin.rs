@@ -39,6 +39,8 @@ pub struct PluginDef {
     pub route: fn(&str, &str) -> Route,
     /// What the plugin's handlers, requirements and listeners need from the server.
     pub needs: &'static [Need],
+    /// Its handler of binary messages (`#[binary]`), requirements included.
+    pub binary: Option<Handler>,
     /// Its lifecycle listeners, in declaration order.
     pub listeners: &'static [ListenerDef],
     /// Its listeners of single settings.

@@ -8,6 +8,7 @@ use syn::{Expr, LitStr, Token};
 
 pub(crate) const PLUGIN_KEYS: &[&str] = &["name"];
 pub(crate) const ENDPOINT_KEYS: &[&str] = &["name", "method", "requires"];
+pub(crate) const BINARY_KEYS: &[&str] = &["requires"];
 pub(crate) const FORMAT_CONTAINER_KEYS: &[&str] = &["rename_all"];
 pub(crate) const FORMAT_FIELD_KEYS: &[&str] = &["rename", "with"];
 pub(crate) const FORMAT_VARIANT_KEYS: &[&str] = &["rename"];
@@ -55,7 +56,13 @@ pub(crate) struct EndpointArgs {
 }
 
 impl EndpointArgs {
-    pub(crate) fn parse(attr: &syn::Attribute) -> syn::Result<Self> {
+    /// Reads `#[endpoint(...)]`, or `#[binary(...)]` when `binary` (which takes only `requires`).
+    pub(crate) fn parse(attr: &syn::Attribute, binary: bool) -> syn::Result<Self> {
+        let (attribute, keys) = if binary {
+            ("#[binary]", BINARY_KEYS)
+        } else {
+            ("#[endpoint]", ENDPOINT_KEYS)
+        };
         let mut parsed = Self {
             span: attr
                 .path()
@@ -69,6 +76,9 @@ impl EndpointArgs {
             return Ok(parsed);
         }
         attr.parse_nested_meta(|meta| {
+            if !keys.iter().any(|key| meta.path.is_ident(key)) {
+                return Err(unknown_key(&meta, attribute, keys));
+            }
             if meta.path.is_ident("name") {
                 set_once(&mut parsed.name, &meta, string(&meta, "message")?)
             } else if meta.path.is_ident("method") {

@@ -175,6 +175,38 @@ pub fn on(_args: TokenStream, item: TokenStream) -> TokenStream {
     outside_plugin("on", item)
 }
 
+/// Marks an async function inside a [`#[plugin]`](macro@plugin) module as the server's handler of
+/// binary messages, with requirements like an endpoint's: the original's `binaryHandler` and
+/// `binaryHandlerRequirements`.
+///
+/// ```
+/// # use yoctopus_core::prelude::*;
+/// # #[plugin] pub mod auth {
+/// #     #[settings] #[derive(Default, Clone)] pub struct Settings { pub authenticated: bool }
+/// # }
+/// #[plugin]
+/// mod uploads {
+///     use yoctopus_core::prelude::*;
+///     use yoctopus_core::{Bytes, PushError};
+///
+///     #[binary(requires(super::auth.authenticated))]
+///     async fn upload(bytes: Bytes, notify: Notify) -> Result<(), PushError> {
+///         notify.send("binary-processed", &serde_json::json!({ "size": bytes.len() }))
+///     }
+/// }
+/// # fn main() {}
+/// ```
+///
+/// The function takes `Bytes` (the message) and any extractor of its connection
+/// (`ConnectionSettings<T>`, `ConnectionId`, `Notify`, `Connection`, `State<T>`, ...). A message
+/// that fails a requirement, or whose handler returns an `Err`, is answered with a push of type
+/// `error` carrying `{"message": ...}`; the connection stays open. A server has at most one
+/// binary handler.
+#[proc_macro_attribute]
+pub fn binary(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_plugin("binary", item)
+}
+
 /// Marks a function inside a [`#[plugin]`](macro@plugin) module that makes a value for every
 /// handler and listener of the server, which receive it as `State<T>`: the original's
 /// `passToListeners`. It runs once, when the server starts.

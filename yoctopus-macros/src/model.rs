@@ -24,6 +24,8 @@ pub(crate) struct Plugin {
     pub(crate) endpoints: Vec<Endpoint>,
     pub(crate) listeners: Vec<Listener>,
     pub(crate) provides: Vec<Provide>,
+    /// The `#[binary]` handler: an endpoint of binary messages.
+    pub(crate) binary: Option<Endpoint>,
 }
 
 pub(crate) struct Settings {
@@ -118,7 +120,35 @@ impl Plugin {
         let mut endpoints = Vec::new();
         let mut listeners = Vec::new();
         let mut provides = Vec::new();
+        let mut binary: Option<Endpoint> = None;
         for item in items.iter_mut() {
+            if let Some(attr) = take_attribute(item, "binary") {
+                match &mut *item {
+                    Item::Fn(function) => match Endpoint::build(&attr, function, true) {
+                        Ok(handler) => match &binary {
+                            Some(first) => {
+                                errors.push(syn::Error::new(
+                                    handler.function.span(),
+                                    "a plugin has one `#[binary]` handler; binary messages have no endpoint to tell handlers apart",
+                                ));
+                                errors.push(syn::Error::new(
+                                    first.function.span(),
+                                    "first defined here",
+                                ));
+                            }
+                            None => binary = Some(handler),
+                        },
+                        Err(error) => errors.push(error),
+                    },
+                    other => errors.push(syn::Error::new_spanned(
+                        attr.path(),
+                        format!(
+                            "`#[binary]` goes on an async function, not on {}",
+                            describe(other)
+                        ),
+                    )),
+                }
+            }
             if let Some(attr) = take_attribute(item, "on") {
                 match &mut *item {
                     Item::Fn(function) => match Listener::build(&attr, function) {
@@ -177,7 +207,7 @@ impl Plugin {
             }
             if let Some(attr) = take_attribute(item, "endpoint") {
                 match &mut *item {
-                    Item::Fn(function) => match Endpoint::build(&attr, function) {
+                    Item::Fn(function) => match Endpoint::build(&attr, function, false) {
                         Ok(endpoint) => endpoints.push(endpoint),
                         Err(error) => errors.push(error),
                     },
@@ -200,6 +230,7 @@ impl Plugin {
             endpoints,
             listeners,
             provides,
+            binary,
         })
     }
 }
@@ -411,20 +442,23 @@ impl Provide {
 }
 
 impl Endpoint {
-    fn build(attr: &syn::Attribute, function: &ItemFn) -> syn::Result<Self> {
+    /// An `#[endpoint]`, or with `binary` the plugin's `#[binary]` handler (an endpoint of
+    /// binary messages, which has requirements but no name or method).
+    fn build(attr: &syn::Attribute, function: &ItemFn, binary: bool) -> syn::Result<Self> {
         let mut errors = Errors::default();
-        let args = EndpointArgs::parse(attr)?;
+        let args = EndpointArgs::parse(attr, binary)?;
+        let attribute = if binary { "#[binary]" } else { "#[endpoint]" };
         let signature = &function.sig;
         if signature.asyncness.is_none() {
             errors.push(syn::Error::new(
                 signature.fn_token.span(),
-                "`#[endpoint]` functions must be `async`; write `async fn`",
+                format!("`{attribute}` functions must be `async`; write `async fn`"),
             ));
         }
         if !signature.generics.params.is_empty() {
             errors.push(syn::Error::new_spanned(
                 &signature.generics,
-                "`#[endpoint]` functions cannot be generic",
+                format!("`{attribute}` functions cannot be generic"),
             ));
         }
         let mut arguments = Vec::new();
@@ -432,10 +466,32 @@ impl Endpoint {
             match input {
                 syn::FnArg::Receiver(receiver) => errors.push(syn::Error::new_spanned(
                     receiver,
-                    "`#[endpoint]` functions are free functions; they cannot take `self`",
+                    format!("`{attribute}` functions are free functions; they cannot take `self`"),
                 )),
                 syn::FnArg::Typed(typed) => arguments.push((*typed.ty).clone()),
             }
+        }
+        let mut requires = Vec::new();
+        for expr in &args.requires {
+            match Requirement::parse(expr) {
+                Ok(requirement) => requires.push(requirement),
+                Err(error) => errors.push(error),
+            }
+        }
+        if binary {
+            errors.finish()?;
+            return Ok(Self {
+                function: signature.ident.clone(),
+                name: "binary".to_owned(),
+                method: "binary".to_owned(),
+                method_span: args.span,
+                requires,
+                arguments,
+                output: match &signature.output {
+                    syn::ReturnType::Default => Output::Unit(signature.ident.span()),
+                    syn::ReturnType::Type(_, ty) => Output::classify(ty),
+                },
+            });
         }
         let name = match &args.name {
             Some(name) => {
@@ -457,13 +513,6 @@ impl Endpoint {
                 (String::new(), args.span)
             }
         };
-        let mut requires = Vec::new();
-        for expr in &args.requires {
-            match Requirement::parse(expr) {
-                Ok(requirement) => requires.push(requirement),
-                Err(error) => errors.push(error),
-            }
-        }
         errors.finish()?;
         Ok(Self {
             function: signature.ident.clone(),
@@ -584,7 +633,9 @@ pub(crate) fn strip_our_attributes(module: &mut ItemMod) {
                 }
             }
             let mut endpoint = false;
-            while take_attribute(item, "endpoint").is_some() || take_attribute(item, "on").is_some()
+            while take_attribute(item, "endpoint").is_some()
+                || take_attribute(item, "on").is_some()
+                || take_attribute(item, "binary").is_some()
             {
                 endpoint = true;
             }

@@ -19,7 +19,11 @@ impl ServerBuilder {
     /// | `MAX_LOST_PINGS` | [`max_lost_pings`](Self::max_lost_pings) | a count, more than 0 |
     /// | `MAX_MESSAGE_BYTES` | [`max_message_size`](Self::max_message_size) | bytes, more than 0 |
     /// | `TLS_KEY`, `TLS_CERT` | [`tls`](Self::tls) | paths to PEM files; both or neither |
-    /// | `TLS_CA` | [`TlsConfig::client_ca`] | path to a PEM file; needs `TLS_KEY` and `TLS_CERT` |
+    /// | `TLS_CHAIN` | [`TlsConfig::chain`]: intermediates served with the certificate (the original's `caPath`) | path to a PEM file; needs `TLS_KEY` and `TLS_CERT` |
+    /// | `TLS_CLIENT_CA` | [`TlsConfig::require_client_certificates`]: mutual TLS | path to a PEM file; needs `TLS_KEY` and `TLS_CERT` |
+    ///
+    /// `TLS_CA` is refused with an error that names both: it meant the chain to some and the
+    /// client CA to others, and a wrong guess either breaks every browser or lets every client in.
     ///
     /// A variable that is set but cannot be read is an error naming it, never silently ignored.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -60,20 +64,35 @@ impl ServerBuilder {
         if let Some(bytes) = positive::<usize>(&lookup, "MAX_MESSAGE_BYTES")? {
             builder = builder.max_message_size(bytes);
         }
-        match (lookup("TLS_KEY"), lookup("TLS_CERT"), lookup("TLS_CA")) {
-            (None, None, None) => {}
-            (Some(key), Some(cert), ca) => {
-                let tls = TlsConfig::new(key, cert);
-                builder = builder.tls(match ca {
-                    Some(ca) => tls.client_ca(ca),
-                    None => tls,
-                });
+        if let Some(value) = lookup("TLS_CA") {
+            return Err(ConfigError::InvalidValue {
+                name: "TLS_CA",
+                value,
+                problem: "ambiguous: set TLS_CHAIN for intermediate certificates served with TLS_CERT (the original's caPath), or TLS_CLIENT_CA to require client certificates signed by it".to_owned(),
+            });
+        }
+        let chain = lookup("TLS_CHAIN");
+        let client_ca = lookup("TLS_CLIENT_CA");
+        match (lookup("TLS_KEY"), lookup("TLS_CERT")) {
+            (None, None) if chain.is_none() && client_ca.is_none() => {}
+            (Some(key), Some(cert)) => {
+                let mut tls = TlsConfig::new(key, cert);
+                if let Some(chain) = chain {
+                    tls = tls.chain(chain);
+                }
+                if let Some(client_ca) = client_ca {
+                    tls = tls.require_client_certificates(client_ca);
+                }
+                builder = builder.tls(tls);
             }
-            (key, cert, _) => {
+            (key, cert) => {
                 let (name, value) = match (key, cert) {
                     (Some(key), None) => ("TLS_KEY", key),
                     (None, Some(cert)) => ("TLS_CERT", cert),
-                    _ => ("TLS_CA", lookup("TLS_CA").unwrap_or_default()),
+                    _ => match (chain, client_ca) {
+                        (Some(chain), _) => ("TLS_CHAIN", chain),
+                        (None, client_ca) => ("TLS_CLIENT_CA", client_ca.unwrap_or_default()),
+                    },
                 };
                 return Err(ConfigError::InvalidValue {
                     name,
@@ -169,12 +188,17 @@ mod tests {
         let builder = from(&[
             ("TLS_KEY", "k.pem"),
             ("TLS_CERT", "c.pem"),
-            ("TLS_CA", "ca.pem"),
+            ("TLS_CHAIN", "chain.pem"),
+            ("TLS_CLIENT_CA", "ca.pem"),
         ])
         .unwrap();
         assert_eq!(
             builder.tls,
-            Some(TlsConfig::new("k.pem", "c.pem").client_ca("ca.pem"))
+            Some(
+                TlsConfig::new("k.pem", "c.pem")
+                    .chain("chain.pem")
+                    .require_client_certificates("ca.pem")
+            )
         );
         let error = from(&[("TLS_KEY", "k.pem")]).unwrap_err();
         assert!(
@@ -187,9 +211,22 @@ mod tests {
             ),
             "{error}"
         );
-        let error = from(&[("TLS_CA", "ca.pem")]).unwrap_err();
+        for name in ["TLS_CHAIN", "TLS_CLIENT_CA"] {
+            let error = from(&[(name, "ca.pem")]).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::InvalidValue { name: found, .. } if found == name),
+                "{error}"
+            );
+        }
+        let error = from(&[
+            ("TLS_KEY", "k.pem"),
+            ("TLS_CERT", "c.pem"),
+            ("TLS_CA", "ca.pem"),
+        ])
+        .unwrap_err();
         assert!(
-            matches!(error, ConfigError::InvalidValue { name: "TLS_CA", .. }),
+            matches!(&error, ConfigError::InvalidValue { name: "TLS_CA", problem, .. }
+                if problem.contains("TLS_CHAIN") && problem.contains("TLS_CLIENT_CA")),
             "{error}"
         );
     }

@@ -61,6 +61,13 @@ impl Server {
         self.network.app().services().connections().clone()
     }
 
+    /// Subscribes to the log, as [`logs::subscribe`](crate::logs::subscribe) does: entries come
+    /// from the [`logs::layer`](crate::logs::layer) the application added to its `tracing`
+    /// subscriber.
+    pub fn subscribe_to_logs(&self, capacity: usize) -> crate::logs::LogSubscription {
+        crate::logs::subscribe(capacity)
+    }
+
     /// How many WebSocket connections are open.
     pub fn connection_count(&self) -> usize {
         self.network.app().services().register().len()

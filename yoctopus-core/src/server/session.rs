@@ -259,7 +259,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     }
 
     fn handle_binary(&mut self, bytes: Bytes) {
-        if self.app.binary_handler().is_none() {
+        if !self.app.handles_binary() {
             let refusal = serde_json::json!({"message": "binary messages are not accepted"});
             let push = Push::new("error", &refusal).expect("a literal serializes");
             self.batch.push(Outbound::Text(push.into_frame()));
@@ -289,8 +289,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 }
             }
             Waiting::Binary(bytes) => {
-                let handler = self.app.binary_handler().expect("checked before queueing");
-                let work = handler(connection.clone(), bytes);
+                let Some(work) = self.app.binary(connection, bytes) else {
+                    return;
+                };
                 let connection = connection.clone();
                 let app = Arc::clone(self.app);
                 tokio::spawn(

@@ -1,6 +1,12 @@
 //! TLS (`wss://`) from PEM files, with tokio-rustls on the ring provider.
 //!
-//! With a CA file, clients must present a certificate signed by it: the original's `caPath`.
+//! Two different things are called "the CA" in deployments, and they are kept apart here:
+//! - the **chain** is the intermediate certificates served after the server's own, so that
+//!   browsers can build a path to a root they trust: what the original's `caPath` (Node's `ca`)
+//!   was usually given. It changes nothing about clients.
+//! - the **client CA** makes certificates mandatory for clients (mutual TLS): a client without a
+//!   certificate signed by it is refused at the handshake.
+//!
 //! Files are read once, when the server starts; a bad file is a start-up error naming it.
 
 use std::path::{Path, PathBuf};
@@ -14,15 +20,22 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::error::ConfigError;
 
-/// Where the server's key and certificate chain are, and optionally the CA that client
-/// certificates must chain to.
+/// Where the server's key and certificate are; optionally the intermediate certificates served
+/// with it, and the CA that client certificates must be signed by (mutual TLS).
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), yoctopus_core::ServerError> {
 /// use yoctopus_core::{Server, TlsConfig};
 ///
+/// // What most deployments want: the certificate and the chain that leads to a trusted root.
 /// Server::builder()
-///     .tls(TlsConfig::new("key.pem", "cert.pem").client_ca("ca.pem"))
+///     .tls(TlsConfig::new("key.pem", "cert.pem").chain("intermediates.pem"))
+///     .start()
+///     .await?;
+///
+/// // Mutual TLS: only clients with a certificate signed by this CA get in.
+/// Server::builder()
+///     .tls(TlsConfig::new("key.pem", "cert.pem").require_client_certificates("clients-ca.pem"))
 ///     .start()
 ///     .await?;
 /// # Ok(()) }
@@ -31,6 +44,7 @@ use crate::error::ConfigError;
 pub struct TlsConfig {
     key: PathBuf,
     cert: PathBuf,
+    chain: Option<PathBuf>,
     client_ca: Option<PathBuf>,
 }
 
@@ -40,20 +54,33 @@ impl TlsConfig {
         Self {
             key: key.into(),
             cert: cert.into(),
+            chain: None,
             client_ca: None,
         }
     }
 
-    /// Requires every client to present a certificate signed by a CA in this PEM file.
-    pub fn client_ca(mut self, ca: impl Into<PathBuf>) -> Self {
-        self.client_ca = Some(ca.into());
+    /// Serves the certificates in this PEM file after the server's own: the intermediate CAs
+    /// between it and a root clients trust (the original's `caPath`, Node's `ca`). Clients need
+    /// no certificate.
+    pub fn chain(mut self, intermediates: impl Into<PathBuf>) -> Self {
+        self.chain = Some(intermediates.into());
+        self
+    }
+
+    /// Requires every client to present a certificate signed by a CA in this PEM file (mutual
+    /// TLS); a client without one is refused at the handshake.
+    pub fn require_client_certificates(mut self, client_ca: impl Into<PathBuf>) -> Self {
+        self.client_ca = Some(client_ca.into());
         self
     }
 
     /// Reads the files and builds the acceptor.
     pub(crate) fn acceptor(&self) -> Result<TlsAcceptor, ConfigError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let certs = read_certs(&self.cert)?;
+        let mut certs = read_certs(&self.cert)?;
+        if let Some(chain) = &self.chain {
+            certs.extend(read_certs(chain)?);
+        }
         let key =
             PrivateKeyDer::from_pem_file(&self.key).map_err(|error| tls_error(&self.key, error))?;
         let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))

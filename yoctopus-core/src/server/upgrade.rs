@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 use super::{session, Network};
 use crate::connection::UpgradeRequest;
+use crate::fault::ErrorEvent;
 
 /// Serves one accepted TCP connection: TLS first when configured, then HTTP until it upgrades.
 pub(crate) async fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, network: Arc<Network>) {
@@ -32,7 +33,16 @@ pub(crate) async fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, networ
         None => serve_http(stream, remote_addr, network, false, deadline).await,
         Some(acceptor) => match tokio::time::timeout_at(deadline, acceptor.accept(stream)).await {
             Ok(Ok(stream)) => serve_http(stream, remote_addr, network, true, deadline).await,
-            Ok(Err(error)) => tracing::debug!(%error, peer = %remote_addr, "TLS handshake failed"),
+            Ok(Err(error)) => {
+                tracing::debug!(%error, peer = %remote_addr, "TLS handshake failed");
+                network
+                    .app()
+                    .services()
+                    .report_error(&ErrorEvent::TlsHandshakeFailed {
+                        peer: remote_addr,
+                        message: error.to_string(),
+                    });
+            }
             Err(_) => tracing::debug!(peer = %remote_addr, "TLS handshake timed out"),
         },
     }

@@ -15,7 +15,20 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
         .endpoints
         .iter()
         .enumerate()
-        .map(|(index, endpoint)| handler(module, index, endpoint));
+        .map(|(index, endpoint)| handler(module, index, endpoint, false));
+    // The binary handler is rendered as one more endpoint, numbered after the others.
+    let binary_index = plugin.endpoints.len();
+    let binary_handler = plugin
+        .binary
+        .as_ref()
+        .map(|binary| handler(module, binary_index, binary, true));
+    let binary = match &plugin.binary {
+        Some(binary) => {
+            let ident = handler_ident(binary_index, binary);
+            quote! { ::core::option::Option::Some(#ident) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
     let groups = group_by_name(&plugin.endpoints);
     let table = groups.iter().map(|(name, methods)| {
         let methods = methods
@@ -48,11 +61,13 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
     let needs = plugin
         .endpoints
         .iter()
+        .chain(&plugin.binary)
         .flat_map(|endpoint| needs(module, endpoint))
         .chain(super::listeners::needs(plugin));
     let requirement_texts = plugin
         .endpoints
         .iter()
+        .chain(&plugin.binary)
         .enumerate()
         .flat_map(|(index, endpoint)| requirement_texts(module, index, endpoint));
     let listeners = super::listeners::render(plugin);
@@ -67,6 +82,7 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
     };
     quote! {
         #(#handlers)*
+        #binary_handler
         #(#requirement_texts)*
         #listeners
 
@@ -89,6 +105,7 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
             endpoints: &[#(#table),*],
             route: __yoctopus_route,
             needs: &[#(#needs),*],
+            binary: #binary,
             #listener_table
         };
     }
@@ -222,7 +239,7 @@ pub(crate) fn settings_type(module: &syn::Ident, plugin: &syn::Path) -> TokenStr
     }
 }
 
-fn handler(module: &syn::Ident, index: usize, endpoint: &Endpoint) -> TokenStream {
+fn handler(module: &syn::Ident, index: usize, endpoint: &Endpoint, binary: bool) -> TokenStream {
     let ident = handler_ident(index, endpoint);
     let checks = endpoint
         .requires
@@ -236,11 +253,19 @@ fn handler(module: &syn::Ident, index: usize, endpoint: &Endpoint) -> TokenStrea
             )
         });
     let scopes = endpoint.arguments.iter().map(|ty| {
-        super::listeners::scope_check(
-            ty,
-            quote!(ENDPOINT),
-            "this argument is not available in an endpoint handler; `Data`, `Closed` and `ConnectionChanged` are for listeners",
-        )
+        if binary {
+            super::listeners::scope_check(
+                ty,
+                quote!(BINARY),
+                "this argument is not available in a binary handler; it takes `Bytes` and the extractors of its connection",
+            )
+        } else {
+            super::listeners::scope_check(
+                ty,
+                quote!(ENDPOINT),
+                "this argument is not available in an endpoint handler; `Data`, `Closed`, `ConnectionChanged` and `Bytes` are for listeners and binary handlers",
+            )
+        }
     });
     let argument_names: Vec<syn::Ident> = (0..endpoint.arguments.len())
         .map(|i| format_ident!("__argument_{i}"))
