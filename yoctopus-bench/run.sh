@@ -3,13 +3,70 @@
 # rounds of every configuration, in about eight minutes, with the tables on standard output.
 # Arguments go to bench-driver, e.g. `yoctopus-bench/run.sh --rounds 1 --duration 2` for a quick look,
 # or `--raw results.json` to keep every measurement. Run it on an otherwise idle machine.
+#
+# Before and after: with `BENCH_REFERENCE=<git rev>`, the benchmark server as it was at that commit
+# is built too (in a temporary git worktree, into its own target directory, target/bench-reference)
+# and copied beside the others as `bench-yoctopus-reference`, with the commit in
+# `bench-yoctopus-reference.rev`; the driver then measures it as `yoctopus @ <rev>` in every
+# configuration, in the same rounds, and compares `yoctopus` with it. About two minutes more over
+# five rounds, plus the reference's build.
+#
+#   BENCH_REFERENCE=3f404bb yoctopus-bench/run.sh
+#
+# A reference is measured only when this run asked for it: a reference binary left by an earlier
+# run is removed first, so a stale one is never measured by accident (and a failed build leaves
+# none). `run.sh --build-only` (as the only argument) builds, reference included, and runs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+build_only=false
+if [[ "${1:-}" == "--build-only" ]]; then
+    build_only=true
+    shift
+    if (($# > 0)); then
+        echo "run.sh: --build-only takes no other arguments" >&2
+        exit 2
+    fi
+fi
+
+# Absolute, because the reference is built from another directory.
+target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+reference="$target/release/bench-yoctopus-reference"
+rm -f "$reference" "$reference.rev"
+
 cargo build --release -p yoctopus-bench
+
+# Builds bench-yoctopus at commit $1 into $reference. A subshell, so that its clean-up runs when it
+# ends, whether the build succeeded or not.
+build_reference() (
+    local rev short worktree
+    if ! rev=$(git rev-parse --verify --quiet "$1^{commit}"); then
+        echo "run.sh: BENCH_REFERENCE=$1 is not a commit of this repository" >&2
+        exit 2
+    fi
+    short=$(git rev-parse --short "$rev")
+    worktree=$(mktemp -d "${TMPDIR:-/tmp}/yoctopus-bench-reference.XXXXXX")
+    trap 'git worktree remove --force "$worktree" 2>/dev/null || rm -rf "$worktree"; git worktree prune' EXIT
+    git worktree add --quiet --detach "$worktree" "$rev"
+    echo "run.sh: building bench-yoctopus at $short as the reference, into $target/bench-reference" >&2
+    (cd "$worktree" && CARGO_TARGET_DIR="$target/bench-reference" \
+        cargo build --release -p yoctopus-bench --bin bench-yoctopus)
+    cp "$target/bench-reference/release/bench-yoctopus" "$reference.partial"
+    printf '%s\n' "$short" >"$reference.rev"
+    # Last and in one step: the driver looks for this name.
+    mv "$reference.partial" "$reference"
+)
+
+if [[ -n "${BENCH_REFERENCE:-}" ]]; then
+    build_reference "$BENCH_REFERENCE"
+fi
+
+if $build_only; then
+    exit 0
+fi
 
 # 10,000 idle connections need as many descriptors in the server and in the load generator, which
 # inherit this shell's limit. Raising the hard limit needs root; the soft limit can go up to it.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
-exec "${CARGO_TARGET_DIR:-target}/release/bench-driver" "$@"
+exec "$target/release/bench-driver" "$@"

@@ -4,7 +4,8 @@
 //! measurement (multicast fan-out) slots in as a new `Workload` variant with its load-generator
 //! mode, and its configurations join the list; the rounds, the rotation, the ratios to the
 //! baseline and the tables need no change. Listeners change the server, not the load: a
-//! configuration that asks for them also measures the lineup's [`Role::Variant`] servers.
+//! configuration that asks for them also measures the lineup's [`Role::Variant`] servers. The
+//! reference ([`Role::Reference`]), when there is one, is measured in every configuration.
 
 use yoctopus_bench::request::RequestKind;
 
@@ -126,12 +127,14 @@ pub(crate) fn comparisons() -> Vec<Comparison> {
 
 #[cfg(test)]
 mod tests {
+    use yoctopus_bench::request::Listeners;
+
     use super::standard;
-    use crate::lineup::{self, Role};
+    use crate::lineup::{self, Role, Server};
 
     #[test]
     fn listeners_are_measured_at_50x1_and_50x16_only_and_beside_every_other_server() {
-        let servers = lineup::standard();
+        let servers = lineup::standard(None);
         for config in standard(10) {
             let lineup = config.lineup(&servers);
             let variants = lineup.iter().filter(|s| s.role == Role::Variant).count();
@@ -142,6 +145,33 @@ mod tests {
             };
             assert_eq!(variants, expected, "{}", config.name);
             assert_eq!(lineup.len() - variants, 3, "{}", config.name);
+        }
+    }
+
+    #[test]
+    fn the_reference_is_measured_in_every_configuration() {
+        let reference = Server {
+            label: "yoctopus @ 3f404bb",
+            binary: lineup::REFERENCE_BINARY,
+            role: Role::Reference,
+            listeners: Listeners::None,
+        };
+        let without = lineup::standard(None);
+        let with = lineup::standard(Some(reference));
+        for config in standard(10) {
+            let lineup = config.lineup(&with);
+            assert_eq!(
+                lineup.iter().filter(|s| s.role == Role::Reference).count(),
+                1,
+                "{}",
+                config.name
+            );
+            assert_eq!(
+                lineup.len(),
+                config.lineup(&without).len() + 1,
+                "{}",
+                config.name
+            );
         }
     }
 }

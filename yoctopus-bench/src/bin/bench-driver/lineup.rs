@@ -1,8 +1,26 @@
 //! The servers measured: the raw baseline every ratio is taken against, Yoctopus, Yoctopus with
 //! lifecycle listeners (in the configurations that ask for them), and a second copy of the
-//! baseline whose ratio to the first is the A/A control, the noise floor.
+//! baseline whose ratio to the first is the A/A control, the noise floor; and, when one was built
+//! beside them, Yoctopus's benchmark server as it was at an earlier commit (the reference), whose
+//! ratios to Yoctopus show what the changes since cost.
+
+use std::path::Path;
 
 use yoctopus_bench::request::Listeners;
+
+/// The reference's program: `bench-yoctopus` built at an earlier commit (`run.sh` does it when
+/// `BENCH_REFERENCE` is set). The lineup has a reference exactly when this file is in the
+/// binaries' directory.
+pub(crate) const REFERENCE_BINARY: &str = "bench-yoctopus-reference";
+
+/// Beside [`REFERENCE_BINARY`]: the commit it was built at, on its first line.
+pub(crate) const REFERENCE_REV_FILE: &str = "bench-yoctopus-reference.rev";
+
+/// What the reference is called when [`REFERENCE_REV_FILE`] is missing or empty.
+const UNKNOWN_REV: &str = "reference";
+
+/// The longest revision shown in the reference's label.
+const MAX_REV_CHARS: usize = 40;
 
 /// One server in the lineup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,12 +47,16 @@ pub(crate) enum Role {
     /// The candidate with listeners: its ratios to the candidate price them. Measured only in the
     /// configurations that ask for it.
     Variant,
+    /// The candidate as built at an earlier commit, started the same way: the candidate's ratios
+    /// to it are the before/after comparison. Measured in every configuration. It is an old
+    /// build, so it is never given flags ([`Listeners::None`]).
+    Reference,
 }
 
-/// Baseline, Yoctopus, Yoctopus with the no-op and with the transforming listeners, and the A/A
-/// control.
-pub(crate) fn standard() -> Vec<Server> {
-    vec![
+/// Baseline, Yoctopus, the reference if there is one, Yoctopus with the no-op and with the
+/// transforming listeners, and the A/A control.
+pub(crate) fn standard(reference: Option<Server>) -> Vec<Server> {
+    let mut servers = vec![
         Server {
             label: "baseline",
             binary: "bench-baseline",
@@ -65,7 +87,45 @@ pub(crate) fn standard() -> Vec<Server> {
             role: Role::Control,
             listeners: Listeners::None,
         },
-    ]
+    ];
+    if let Some(reference) = reference {
+        servers.insert(2, reference);
+    }
+    servers
+}
+
+/// The reference in `bin_dir`, if [`REFERENCE_BINARY`] is there: labelled `yoctopus @ <rev>`, with
+/// the revision read from [`REFERENCE_REV_FILE`].
+pub(crate) fn reference(bin_dir: &Path) -> Option<Server> {
+    if !bin_dir.join(REFERENCE_BINARY).is_file() {
+        return None;
+    }
+    let rev = std::fs::read_to_string(bin_dir.join(REFERENCE_REV_FILE)).ok();
+    let label = reference_label(rev.as_deref());
+    Some(Server {
+        // One label per run, which the measurements borrow for the rest of it.
+        label: Box::leak(label.into_boxed_str()),
+        binary: REFERENCE_BINARY,
+        role: Role::Reference,
+        listeners: Listeners::None,
+    })
+}
+
+/// `yoctopus @ <rev>` for the first line of `rev_file`, reduced to the printable characters of a
+/// revision; `yoctopus @ reference` without one.
+fn reference_label(rev_file: Option<&str>) -> String {
+    let rev: String = rev_file
+        .and_then(|text| text.lines().next())
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_graphic())
+        .take(MAX_REV_CHARS)
+        .collect();
+    format!(
+        "yoctopus @ {}",
+        if rev.is_empty() { UNKNOWN_REV } else { &rev }
+    )
 }
 
 /// The order of round `round`: the lineup rotated by the round, so that no server always runs
@@ -81,18 +141,62 @@ pub(crate) fn rotated(servers: &[Server], round: usize) -> Vec<Server> {
 
 #[cfg(test)]
 mod tests {
-    use super::{rotated, standard};
+    use yoctopus_bench::request::Listeners;
+
+    use super::{reference_label, rotated, standard, Role, Server, REFERENCE_BINARY};
+
+    fn reference() -> Server {
+        Server {
+            label: "yoctopus @ 3f404bb",
+            binary: REFERENCE_BINARY,
+            role: Role::Reference,
+            listeners: Listeners::None,
+        }
+    }
 
     #[test]
     fn every_server_takes_every_position_over_as_many_rounds() {
-        let servers = standard();
-        for position in 0..servers.len() {
-            let mut seen: Vec<_> = (0..servers.len())
-                .map(|round| rotated(&servers, round)[position].label)
-                .collect();
-            seen.sort_unstable();
-            seen.dedup();
-            assert_eq!(seen.len(), servers.len());
+        for servers in [standard(None), standard(Some(reference()))] {
+            for position in 0..servers.len() {
+                let mut seen: Vec<_> = (0..servers.len())
+                    .map(|round| rotated(&servers, round)[position].label)
+                    .collect();
+                seen.sort_unstable();
+                seen.dedup();
+                assert_eq!(seen.len(), servers.len());
+            }
         }
+    }
+
+    #[test]
+    fn the_reference_joins_the_lineup_only_when_given_and_without_flags() {
+        let without = standard(None);
+        assert!(without.iter().all(|s| s.role != Role::Reference));
+        let with = standard(Some(reference()));
+        assert_eq!(with.len(), without.len() + 1);
+        let references: Vec<_> = with.iter().filter(|s| s.role == Role::Reference).collect();
+        assert_eq!(references.len(), 1);
+        assert_eq!(references[0].listeners, Listeners::None);
+        assert_eq!(references[0].binary, REFERENCE_BINARY);
+        let mut labels: Vec<_> = with.iter().map(|s| s.label).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        assert_eq!(labels.len(), with.len(), "labels name the measurements");
+    }
+
+    #[test]
+    fn the_reference_is_labelled_by_its_revision() {
+        assert_eq!(reference_label(Some("3f404bb\n")), "yoctopus @ 3f404bb");
+        assert_eq!(
+            reference_label(Some("  v0.1.0 \nanything else")),
+            "yoctopus @ v0.1.0"
+        );
+        assert_eq!(reference_label(None), "yoctopus @ reference");
+        assert_eq!(reference_label(Some("\n")), "yoctopus @ reference");
+        assert_eq!(
+            reference_label(Some("a\u{1b}[2Jb")),
+            "yoctopus @ a[2Jb",
+            "no terminal escapes from the file"
+        );
     }
 }

@@ -4,6 +4,11 @@
 //! configurations that price listeners, Yoctopus with a no-op and with a transforming listener
 //! pair runs in the same rounds, and its ratios to Yoctopus without listeners are printed too.
 //!
+//! Before and after: when `bench-yoctopus-reference` (Yoctopus's benchmark server built at an
+//! earlier commit, which `run.sh` builds when `BENCH_REFERENCE` is set) is in the binaries'
+//! directory, it runs too, as `yoctopus @ <rev>`, in every configuration and the same rounds, and
+//! the tables end with Yoctopus's per-round ratios to it. Without that file nothing changes.
+//!
 //! ```text
 //! cargo build --release -p yoctopus-bench
 //! target/release/bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
@@ -44,6 +49,18 @@ const BUSY_LOAD: f64 = 0.5;
 /// The programs the driver runs.
 const PROGRAMS: [&str; 3] = ["bench-baseline", "bench-yoctopus", "bench-loadgen"];
 
+/// What `--help` prints.
+const USAGE: &str = "\
+usage: bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
+    [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory] [--server-core 0] [--loadgen-core 1]
+    [--bin-dir DIR] [--raw results.json]
+
+Runs bench-baseline, bench-yoctopus and bench-loadgen from --bin-dir (default: the directory of
+bench-driver) in interleaved rounds and prints the tables. If bench-yoctopus-reference is in that
+directory too (yoctopus-bench/run.sh builds it with BENCH_REFERENCE=<git rev>), it is measured in
+every configuration as `yoctopus @ <rev>`, the rev read from bench-yoctopus-reference.rev, and
+compared with yoctopus.";
+
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
@@ -56,7 +73,12 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let flags = Flags::parse(std::env::args().skip(1))?;
+    if flags.text("help").is_some() {
+        println!("{USAGE}");
+        return Ok(());
+    }
     flags.allow_only(&[
+        "help",
         "rounds",
         "warmup",
         "duration",
@@ -97,8 +119,26 @@ fn run() -> Result<(), String> {
         }
         configs.retain(|config| wanted.contains(&config.name));
     }
-    let servers = lineup::standard();
+    let reference = lineup::reference(&setup.bin_dir);
+    let servers = lineup::standard(reference);
     preflight(&setup, &configs)?;
+    if let Some(reference) = reference {
+        eprintln!(
+            "reference: {} ({}), measured as `{}` in every configuration",
+            setup.bin_dir.join(reference.binary).display(),
+            if setup.bin_dir.join(lineup::REFERENCE_REV_FILE).is_file() {
+                format!("revision from {}", lineup::REFERENCE_REV_FILE)
+            } else {
+                format!("no {}, so no revision", lineup::REFERENCE_REV_FILE)
+            },
+            reference.label
+        );
+    }
+    let label_width = servers
+        .iter()
+        .map(|server| server.label.chars().count())
+        .max()
+        .unwrap_or(0);
 
     let per_round: usize = configs
         .iter()
@@ -137,7 +177,7 @@ fn run() -> Result<(), String> {
             for server in lineup::rotated(&config.lineup(&servers), round) {
                 let outcome = measure::measure(&setup, &server, config.workload);
                 eprintln!(
-                    "[round {}/{rounds} {:>6.0}s] {:<13} {:<20} {}",
+                    "[round {}/{rounds} {:>6.0}s] {:<13} {:<label_width$} {}",
                     round + 1,
                     started.elapsed().as_secs_f64(),
                     config.name,
@@ -167,6 +207,16 @@ fn run() -> Result<(), String> {
         "# Absolute figures are medians across rounds, for context. Ratios are medians of per-round \
          ratios to the baseline, [min-max] across rounds; judge them against the A/A noise floor."
     );
+    if let Some(reference) = reference {
+        println!(
+            "# Before/after: `yoctopus` is this build ({}/bench-yoctopus); `{}` is the reference, \
+             {} (an earlier build, started the same way, without flags). \
+             yoctopus / reference ratios close the output.",
+            setup.bin_dir.display(),
+            reference.label,
+            lineup::REFERENCE_BINARY,
+        );
+    }
     table::print(&results, &configs, &servers, &config::comparisons());
 
     if let Some(path) = flags.text("raw") {

@@ -1,6 +1,8 @@
 //! The tables printed at the end of a run: one per configuration and one per comparison, each with
 //! the candidate's verdict against the issue's target and the A/A control's spread beside it, and
 //! for the configurations that price listeners, what they cost against the candidate without them.
+//! With a reference (the candidate built at an earlier commit), the last tables are the before/after
+//! comparison: the candidate's per-round ratios to the reference in every configuration.
 //!
 //! Absolute numbers are medians across rounds, for context only; what the targets are judged on is
 //! the median of per-round ratios to the baseline, read against the A/A noise floor.
@@ -8,7 +10,7 @@
 use yoctopus_bench::report::ThroughputReport;
 
 use crate::config::{Comparison, Config, Workload};
-use crate::lineup::{Role, Server};
+use crate::lineup::{self, Role, Server};
 use crate::results::{Outcome, Results, Spread};
 
 /// Throughput of the candidate at least this many times the baseline's.
@@ -17,6 +19,9 @@ const THROUGHPUT_TARGET: f64 = 0.95;
 const P99_TARGET: f64 = 1.2;
 /// Memory per idle connection at most this many KiB.
 const MEMORY_TARGET_KIB: f64 = 8.0;
+/// What a change may cost against the reference (throughput lost, p99 or memory gained) before
+/// the project asks for a reason in BENCHMARKS.md.
+const BEFORE_AFTER_TOLERANCE: f64 = 0.05;
 
 /// Prints every table.
 pub(crate) fn print(
@@ -57,6 +62,13 @@ pub(crate) fn print(
             compare(results, comparison, &both);
         }
     }
+    before_after(results, configs, servers);
+}
+
+/// The candidate and the reference of `servers`, if both are there.
+fn candidate_and_reference(servers: &[Server]) -> Option<(&Server, &Server)> {
+    let find = |role| servers.iter().find(|server| server.role == role);
+    Some((find(Role::Candidate)?, find(Role::Reference)?))
 }
 
 fn metric(pick: fn(&ThroughputReport) -> Option<f64>) -> impl Fn(&Outcome) -> Option<f64> {
@@ -139,7 +151,7 @@ fn throughput(results: &Results, config: &str, servers: &[Server], baseline: &Se
     };
     for server in servers {
         match server.role {
-            Role::Baseline | Role::Variant => {}
+            Role::Baseline | Role::Variant | Role::Reference => {}
             Role::Candidate => println!(
                 "  {}: throughput {} (target >= {THROUGHPUT_TARGET}x), p99 {} (target <= {P99_TARGET}x)",
                 server.label,
@@ -153,6 +165,23 @@ fn throughput(results: &Results, config: &str, servers: &[Server], baseline: &Se
                 range_text(spread(server, &p99)),
             ),
         }
+    }
+    // After the noise floor, which is what it is read against.
+    if let Some((candidate, reference)) = candidate_and_reference(servers) {
+        let to_reference = |metric: &dyn Fn(&Outcome) -> Option<f64>| {
+            ratio_text(Spread::of(results.ratios(
+                (config, candidate.label),
+                (config, reference.label),
+                metric,
+            )))
+        };
+        println!(
+            "  before/after ({} / {}, same round): throughput {}, p99 {}",
+            candidate.label,
+            reference.label,
+            to_reference(&rate),
+            to_reference(&p99),
+        );
     }
 }
 
@@ -253,6 +282,18 @@ fn memory(results: &Results, config: &str, servers: &[Server], baseline: &Server
         ]);
     }
     table.print();
+    if let Some((candidate, reference)) = candidate_and_reference(servers) {
+        println!(
+            "  before/after ({} / {}, same round): KiB/conn after 1 request {}",
+            candidate.label,
+            reference.label,
+            ratio_text(Spread::of(results.ratios(
+                (config, candidate.label),
+                (config, reference.label),
+                requested,
+            ))),
+        );
+    }
     for server in servers.iter().filter(|s| s.role == Role::Candidate) {
         let per_connection = |metric: &dyn Fn(&Outcome) -> Option<f64>| {
             Spread::of(results.values(config, server.label, metric)).map(|s| s.median / 1024.0)
@@ -306,6 +347,200 @@ fn compare(results: &Results, comparison: &Comparison, servers: &[Server]) {
             comparison.target,
             (1.0 - comparison.target) * 100.0
         );
+    }
+}
+
+/// The before/after tables: per configuration, the candidate's per-round ratios to the reference
+/// (throughput and p99, or memory per idle connection), their medians and ranges, the A/A control's
+/// range for the noise floor, and whether the median costs more than the project's 5%.
+fn before_after(results: &Results, configs: &[Config], servers: &[Server]) {
+    let Some((candidate, reference)) = candidate_and_reference(servers) else {
+        return;
+    };
+    let baseline = servers.iter().find(|s| s.role == Role::Baseline);
+    let control = servers.iter().find(|s| s.role == Role::Control);
+    let noise = |config: &str, metric: &dyn Fn(&Outcome) -> Option<f64>| match (control, baseline) {
+        (Some(control), Some(baseline)) => ratio_text(Spread::of(results.ratios(
+            (config, control.label),
+            (config, baseline.label),
+            metric,
+        ))),
+        _ => "-".to_owned(),
+    };
+    let ratios = |config: &str, metric: &dyn Fn(&Outcome) -> Option<f64>| {
+        results.ratios((config, candidate.label), (config, reference.label), metric)
+    };
+    let median = |config: &str, server: &Server, metric: &dyn Fn(&Outcome) -> Option<f64>| {
+        Spread::of(results.values(config, server.label, metric)).map(|s| s.median)
+    };
+    println!(
+        "\n## before/after: {candidate} (this build, bench-yoctopus) / {reference} (the reference, \
+         {binary}), per-round ratios within each round",
+        candidate = candidate.label,
+        reference = reference.label,
+        binary = lineup::REFERENCE_BINARY,
+    );
+    println!(
+        "  ratio = {} / {}: throughput above 1 is faster now, p99 and memory below 1 are lower now. \
+         A median cost over {:.0}% needs a reason in BENCHMARKS.md; read it against the A/A range.",
+        candidate.label,
+        reference.label,
+        BEFORE_AFTER_TOLERANCE * 100.0
+    );
+
+    let throughput_configs: Vec<&Config> = configs
+        .iter()
+        .filter(|c| matches!(c.workload, Workload::Throughput { .. }))
+        .collect();
+    if !throughput_configs.is_empty() {
+        let candidate_rate = format!("{} req/s", candidate.label);
+        let reference_rate = format!("{} req/s", reference.label);
+        let mut table = Table::new(&[
+            "configuration",
+            &candidate_rate,
+            &reference_rate,
+            "throughput ratio [range]",
+            "per round",
+            "p99 ratio [range]",
+            "per round",
+            "A/A throughput [range]",
+            "A/A p99 [range]",
+            "verdict",
+        ]);
+        for config in throughput_configs {
+            let throughput = ratios(config.name, &rate);
+            let latency = ratios(config.name, &p99);
+            let (throughput_spread, latency_spread) =
+                (Spread::of(throughput.clone()), Spread::of(latency.clone()));
+            table.row(vec![
+                config.name.to_owned(),
+                number(median(config.name, candidate, &rate), 0),
+                number(median(config.name, reference, &rate), 0),
+                ratio_text(throughput_spread),
+                per_round(&throughput),
+                ratio_text(latency_spread),
+                per_round(&latency),
+                noise(config.name, &rate),
+                noise(config.name, &p99),
+                cost_verdict(&[
+                    Cost::lower("throughput", throughput_spread),
+                    Cost::higher("p99", latency_spread),
+                ]),
+            ]);
+        }
+        table.print();
+    }
+
+    let requested = |o: &Outcome| o.memory()?.per_connection_requested();
+    let connected = |o: &Outcome| o.memory()?.per_connection_connected();
+    let kib = |bytes: Option<f64>| bytes.map(|bytes| bytes / 1024.0);
+    for config in configs
+        .iter()
+        .filter(|c| matches!(c.workload, Workload::IdleMemory { .. }))
+    {
+        let candidate_kib = format!("{} KiB/conn", candidate.label);
+        let reference_kib = format!("{} KiB/conn", reference.label);
+        let mut table = Table::new(&[
+            "configuration",
+            &candidate_kib,
+            &reference_kib,
+            "after handshake ratio [range]",
+            "after 1 request ratio [range]",
+            "per round",
+            "A/A after 1 request [range]",
+            "verdict",
+        ]);
+        let after_request = ratios(config.name, &requested);
+        let (handshake_spread, request_spread) = (
+            Spread::of(ratios(config.name, &connected)),
+            Spread::of(after_request.clone()),
+        );
+        table.row(vec![
+            config.name.to_owned(),
+            number(kib(median(config.name, candidate, &requested)), 2),
+            number(kib(median(config.name, reference, &requested)), 2),
+            ratio_text(handshake_spread),
+            ratio_text(request_spread),
+            per_round(&after_request),
+            noise(config.name, &requested),
+            cost_verdict(&[
+                Cost::higher("memory after handshake", handshake_spread),
+                Cost::higher("memory after 1 request", request_spread),
+            ]),
+        ]);
+        println!();
+        table.print();
+    }
+}
+
+/// Per-round ratios, in round order: `1.02 0.97 1.05`.
+fn per_round(ratios: &[f64]) -> String {
+    if ratios.is_empty() {
+        return "-".to_owned();
+    }
+    ratios
+        .iter()
+        .map(|ratio| format!("{ratio:.2}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What one before/after ratio costs: on the median, the fraction by which the candidate is worse
+/// than the reference (negative when it is better).
+#[derive(Debug, Clone, Copy)]
+struct Cost {
+    /// The metric.
+    what: &'static str,
+    /// `lower` or `higher`: which way is worse.
+    worse: &'static str,
+    fraction: Option<f64>,
+}
+
+impl Cost {
+    /// A metric for which lower is worse (throughput).
+    fn lower(what: &'static str, ratio: Option<Spread>) -> Self {
+        Self {
+            what,
+            worse: "lower",
+            fraction: ratio.map(|s| 1.0 - s.median),
+        }
+    }
+
+    /// A metric for which higher is worse (latency, memory).
+    fn higher(what: &'static str, ratio: Option<Spread>) -> Self {
+        Self {
+            what,
+            worse: "higher",
+            fraction: ratio.map(|s| s.median - 1.0),
+        }
+    }
+}
+
+/// `within 5%`, or `OVER 5%: p99 7.2% higher; reason needed` naming every cost over the tolerance.
+fn cost_verdict(costs: &[Cost]) -> String {
+    if costs.iter().all(|cost| cost.fraction.is_none()) {
+        return "no data".to_owned();
+    }
+    let over: Vec<String> = costs
+        .iter()
+        .filter_map(|cost| {
+            let fraction = cost.fraction.filter(|f| *f > BEFORE_AFTER_TOLERANCE)?;
+            Some(format!(
+                "{} {:.1}% {}",
+                cost.what,
+                fraction * 100.0,
+                cost.worse
+            ))
+        })
+        .collect();
+    if over.is_empty() {
+        format!("within {:.0}%", BEFORE_AFTER_TOLERANCE * 100.0)
+    } else {
+        format!(
+            "OVER {:.0}%: {}; reason needed",
+            BEFORE_AFTER_TOLERANCE * 100.0,
+            over.join(", ")
+        )
     }
 }
 
@@ -410,7 +645,40 @@ impl Table {
 
 #[cfg(test)]
 mod tests {
-    use super::number;
+    use super::{cost_verdict, number, per_round, Cost};
+    use crate::results::Spread;
+
+    fn ratio(median: f64) -> Option<Spread> {
+        Some(Spread {
+            median,
+            min: median,
+            max: median,
+        })
+    }
+
+    #[test]
+    fn a_cost_over_five_percent_against_the_reference_asks_for_a_reason() {
+        let verdict = |throughput, p99| {
+            cost_verdict(&[
+                Cost::lower("throughput", throughput),
+                Cost::higher("p99", p99),
+            ])
+        };
+        assert_eq!(verdict(ratio(0.951), ratio(0.7)), "within 5%");
+        assert_eq!(verdict(ratio(1.2), ratio(1.049)), "within 5%");
+        assert_eq!(
+            verdict(ratio(1.1), ratio(1.072)),
+            "OVER 5%: p99 7.2% higher; reason needed"
+        );
+        assert_eq!(
+            verdict(ratio(0.9), ratio(1.06)),
+            "OVER 5%: throughput 10.0% lower, p99 6.0% higher; reason needed"
+        );
+        assert_eq!(verdict(None, ratio(1.01)), "within 5%");
+        assert_eq!(verdict(None, None), "no data");
+        assert_eq!(per_round(&[1.0, 0.974, 1.051]), "1.00 0.97 1.05");
+        assert_eq!(per_round(&[]), "-");
+    }
 
     #[test]
     fn whole_numbers_are_grouped_by_thousands() {
