@@ -221,6 +221,25 @@ impl Client {
         code
     }
 
+    /// Like [`close_code`](Self::close_code), with the close frame's reason.
+    pub async fn close_frame(&mut self) -> Option<(u16, String)> {
+        let frame = loop {
+            let message = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .expect("the server did not close in time");
+            match message {
+                Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        };
+        while let Some(Ok(_)) = tokio::time::timeout(WAIT, self.socket.next())
+            .await
+            .expect("the server did not end the connection in time")
+        {}
+        frame.map(|frame| (u16::from(frame.code), frame.reason.as_str().to_owned()))
+    }
+
     pub async fn close(mut self) {
         let _ = self.socket.close(None).await;
     }
