@@ -111,12 +111,9 @@ impl LogSubscription {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Stops receiving entries (the same as dropping the subscription).
-    pub fn unsubscribe(self) {}
-}
-
-impl Drop for LogSubscription {
-    fn drop(&mut self) {
+    /// Stops receiving entries: those already queued can still be read, then
+    /// [`recv`](Self::recv) answers `None`. Dropping the subscription does the same.
+    pub fn unsubscribe(&self) {
         let hub = hub();
         let mut subscribers = hub.write();
         let before = subscribers.len();
@@ -124,6 +121,12 @@ impl Drop for LogSubscription {
         if subscribers.len() < before {
             hub.count.fetch_sub(1, Ordering::Release);
         }
+    }
+}
+
+impl Drop for LogSubscription {
+    fn drop(&mut self) {
+        self.unsubscribe();
     }
 }
 
