@@ -42,6 +42,7 @@ pub struct Users {
 }
 
 impl Users {
+    /// Alice (an administrator) and Bob (not one).
     fn with_alice() -> Self {
         let users = Self::default();
         users.lock().insert(
@@ -54,6 +55,18 @@ impl Users {
                 credit: 10.0,
                 password: "wonderland".to_owned(),
                 roles: vec!["admin".to_owned()],
+            },
+        );
+        users.lock().insert(
+            "u2".to_owned(),
+            User {
+                id: "u2".to_owned(),
+                name: "Bob".to_owned(),
+                email: "bob@example.com".to_owned(),
+                status: "active".to_owned(),
+                credit: 5.0,
+                password: "builder".to_owned(),
+                roles: Vec::new(),
             },
         );
         users
@@ -255,8 +268,21 @@ pub mod user {
             .ok_or_else(|| format!("no user `{}`", request.id))
     }
 
-    #[endpoint(name = "user", method = "update", requires(auth.authenticated, owns_or_admin))]
-    async fn update(request: Update, users: State<Users>) -> Result<User, String> {
+    /// Administrators may update anyone; other users only themselves. Which user a request is
+    /// about is in its `data`, so that check is the handler's: a requirement sees the
+    /// connection, not the request.
+    #[endpoint(name = "user", method = "update", requires(auth.authenticated))]
+    async fn update(
+        request: Update,
+        users: State<Users>,
+        auth: ConnectionSettings<auth::Settings>,
+    ) -> Result<User, String> {
+        if !may_edit(&auth, &request.id) {
+            return Err(format!(
+                "you may update only your own user, not `{}`",
+                request.id
+            ));
+        }
         let mut users = users.lock();
         let user = users
             .get_mut(&request.id)
@@ -280,10 +306,9 @@ pub mod user {
             .ok_or_else(|| format!("no user `{}`", request.id))
     }
 
-    /// An async requirement: administrators may edit anyone, users themselves.
-    async fn owns_or_admin(connection: &Connection) -> bool {
-        let auth = connection.settings::<auth::Settings>();
-        auth.is_admin || auth.user_id.is_some()
+    /// Administrators may edit anyone, users themselves.
+    pub(crate) fn may_edit(auth: &auth::Settings, user_id: &str) -> bool {
+        auth.is_admin || auth.user_id.as_deref() == Some(user_id)
     }
 }
 
@@ -331,4 +356,88 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The example over a real socket: who may update whom.
+
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::{json, Value};
+    use tokio_tungstenite::tungstenite::Message;
+    use yoctopus_core::prelude::*;
+
+    use super::{auth, user, Users};
+
+    struct Client(
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    );
+
+    impl Client {
+        async fn request(&mut self, endpoint: &str, method: &str, data: Value) -> Value {
+            let request =
+                json!({"meta": {"id": 1, "endpoint": endpoint, "method": method}, "data": data});
+            self.0
+                .send(Message::text(request.to_string()))
+                .await
+                .expect("the request is sent");
+            let wait = std::time::Duration::from_secs(10);
+            loop {
+                let message = tokio::time::timeout(wait, self.0.next())
+                    .await
+                    .expect("a reply in time")
+                    .expect("the connection is open")
+                    .expect("a readable message");
+                if let Message::Text(text) = message {
+                    return serde_json::from_str(&text).expect("JSON");
+                }
+            }
+        }
+    }
+
+    async fn logged_in(addr: std::net::SocketAddr, email: &str, password: &str) -> Client {
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}"))
+            .await
+            .expect("connected");
+        let mut client = Client(socket);
+        let reply = client
+            .request(
+                "auth:session",
+                "create",
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(reply["meta"]["status"], "ok", "{reply}");
+        client
+    }
+
+    fn update(id: &str) -> Value {
+        json!({"id": id, "status": "inactive", "credit": 3, "address": {"street": "Main St 1", "city": "Springfield", "zip": "12345"}})
+    }
+
+    #[tokio::test]
+    async fn a_user_may_update_only_themselves_and_an_admin_anyone() {
+        let server = Server::builder()
+            .port(0)
+            .state(Users::with_alice())
+            .plugin(auth::plugin())
+            .plugin(user::plugin())
+            .start()
+            .await
+            .expect("the example starts");
+        let mut bob = logged_in(server.local_addr(), "bob@example.com", "builder").await;
+        let refused = bob.request("user:user", "update", update("u1")).await;
+        assert_eq!(
+            refused["error"],
+            json!("you may update only your own user, not `u1`"),
+            "{refused}"
+        );
+        let own = bob.request("user:user", "update", update("u2")).await;
+        assert_eq!(own["data"]["status"], "inactive", "{own}");
+        let mut alice = logged_in(server.local_addr(), "alice@example.com", "wonderland").await;
+        let other = alice.request("user:user", "update", update("u2")).await;
+        assert_eq!(other["meta"]["status"], "ok", "{other}");
+    }
 }
