@@ -17,7 +17,10 @@ fi
 kosoku() { python3 -c 'import sys; from kosoku._cli import main; sys.exit(main())' "$@"; }
 
 cargo build --release --example autobahn_echo
-PORT="$port" RUST_LOG=warn target/release/examples/autobahn_echo &
+# Liveness pings far apart: on a loaded machine a case takes longer, and a server ping landing
+# inside cases such as 6.4.2 or 6.4.3 is counted as FAILED (`received: [['ping', ''], ...]`).
+# Pings are tested by the liveness tests, not here.
+PORT="$port" PING_INTERVAL_MS=3600000 RUST_LOG=warn target/release/examples/autobahn_echo &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 
