@@ -37,6 +37,12 @@ mod whoami {
     async fn whoami(data: Value, connection: Connection) -> Value {
         json!({"echo": data, "isSecure": connection.get("yoctopus", "isSecure")})
     }
+
+    /// The connection's whole store, as the register exports it.
+    #[endpoint(name = "store", method = "read")]
+    async fn store(connection: Connection) -> Value {
+        connection.export_settings()
+    }
 }
 
 /// A certificate authority made for one test.
@@ -467,4 +473,34 @@ async fn a_failed_tls_handshake_reaches_the_error_hook_and_the_server_keeps_serv
         .await
         .expect("a real client is served afterwards");
     round_trip(&mut socket, "after-garbage").await;
+}
+
+#[tokio::test]
+async fn over_wss_the_yoctopus_settings_say_secure_with_the_port_and_address() {
+    let dir = PemDir::new("store");
+    let authority = Authority::new("yoctopus test CA");
+    let server = start_tls(&dir, &authority, None).await;
+    let mut socket = wss_connect(server.local_addr(), client_config(&authority, None))
+        .await
+        .expect("a client trusting the CA is served");
+    let request = json!({"meta": {"id": "s", "endpoint": "whoami:store", "method": "read"}});
+    socket
+        .send(Message::text(request.to_string()))
+        .await
+        .expect("sending over wss succeeds");
+    let reply = loop {
+        match tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("the reply arrived in time")
+            .expect("the connection is open")
+            .expect("the reply is readable")
+        {
+            Message::Text(text) => break serde_json::from_str::<Value>(&text).expect("JSON"),
+            _ => continue,
+        }
+    };
+    assert_eq!(
+        reply["data"],
+        json!({"yoctopus": {"label": null, "isSecure": true, "port": server.local_addr().port(), "remoteAddress": "127.0.0.1"}})
+    );
 }
