@@ -6,6 +6,7 @@
 //! library, so that a change to the request format is made in exactly one place.
 
 pub mod cli;
+pub mod fanout;
 pub mod lifetime;
 pub mod procfs;
 pub mod report;

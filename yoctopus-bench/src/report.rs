@@ -1,7 +1,8 @@
 //! What the load generator reports, as JSON on its standard output, for the driver to read.
 //!
 //! A throughput run prints one [`ThroughputReport`]; an idle-memory run prints one [`IdlePhase`]
-//! line per phase, because the driver measures the server between phases.
+//! line per phase, because the driver measures the server between phases; a notify fan-out run
+//! prints one [`FanoutReport`].
 
 use serde::{Deserialize, Serialize};
 
@@ -67,4 +68,62 @@ pub struct IdlePhase {
     pub failed: usize,
     /// The first failure seen in this step.
     pub first_error: Option<String>,
+}
+
+/// The result of one notify fan-out run: `connections` idle connections and a controller, and a
+/// few triggers, each of which the server answers by notifying every idle connection by id.
+///
+/// A trigger counts only when every connection received exactly one push of that trigger, each
+/// with the expected type and data, and the server said it notified every connection; the run
+/// stops at the first trigger that does not.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FanoutReport {
+    /// Idle connections opened (the controller is one more).
+    pub connections: usize,
+    /// Measured triggers asked for.
+    pub triggers_planned: usize,
+    /// Time to open every connection, in seconds.
+    pub connect_secs: f64,
+    /// Triggers sent before the measured ones, not counted.
+    pub warmup: Vec<FanoutTrigger>,
+    /// The measured triggers that completed, in order.
+    pub triggers: Vec<FanoutTrigger>,
+    /// Pushes that were not the one expected: wrong JSON, a duplicate, one outside a trigger.
+    pub wrong_pushes: u64,
+    /// Connections that failed to open or broke.
+    pub connection_failures: u64,
+    /// The first problem seen; `None` when every trigger completed.
+    pub first_error: Option<String>,
+}
+
+/// One trigger that completed. Times are in microseconds on the real-time clock both processes
+/// share (see [`crate::fanout`]); "the call" is the server's first `notify` call.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct FanoutTrigger {
+    /// The trigger's number (and its pushes' `data.round`).
+    pub round: u64,
+    /// Verified pushes received: one per connection.
+    pub received: usize,
+    /// The fan-out time: from the first `notify` call to the last push received.
+    pub call_to_last_us: u64,
+    /// From writing the trigger to the last push received (the above plus the trigger's way to
+    /// the server, the spawn and `ids()`).
+    pub trigger_to_last_us: u64,
+    /// From writing the trigger to the first `notify` call.
+    pub trigger_to_call_us: u64,
+    /// From the first `notify` call to the first push received.
+    pub call_to_first_us: u64,
+    /// Median of the connections' arrival times, from the first `notify` call.
+    pub arrival_p50_us: u64,
+    /// 99th percentile of the connections' arrival times, from the first `notify` call.
+    pub arrival_p99_us: u64,
+    /// The server's `ids()` call ([`crate::fanout::Answer::ids_us`]).
+    pub server_ids_us: u64,
+    /// The server's `notify` loop, first call to last return ([`crate::fanout::Answer::calls_us`]).
+    pub server_calls_us: u64,
+    /// The server's CPU time from just before the trigger to the last push (`None` without
+    /// `--server-pid`), in seconds, at the kernel's 10 ms resolution.
+    pub server_cpu_secs: Option<f64>,
+    /// The load generator's own CPU time over the same span, in seconds, same resolution.
+    pub loadgen_cpu_secs: f64,
 }

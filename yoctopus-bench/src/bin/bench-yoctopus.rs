@@ -8,13 +8,18 @@
 //! Without the flag (or with `--listeners none`) no listener is registered and the server is the
 //! one the other configurations measure.
 //!
+//! `--fanout` also registers the [`fanout`] plugin, for the notify fan-out configuration: its
+//! `fanout:notify` `create` endpoint makes a background task notify every other open connection by
+//! id through the connection register. Without the flag the server has no such endpoint and runs
+//! exactly as before, so that it stays comparable with a reference build of an older commit.
+//!
 //! The server is built with [`ServerBuilder::from_env`], so `PORT` (and every other option of the
 //! README's table) works as for any Yoctopus server. No tracing subscriber is installed unless
 //! `RUST_LOG` is set: the raw baseline logs nothing, and the comparison is between the two servers'
 //! request paths, not their logging.
 //!
 //! Run it with `PORT=3000 cargo run --release -p yoctopus-bench --bin bench-yoctopus [-- --listeners
-//! noop|transform]`; it prints `listening on ws://<address>` once it accepts connections.
+//! noop|transform] [--fanout]`; it prints `listening on ws://<address>` once it accepts connections.
 
 use yoctopus_bench::cli::Flags;
 use yoctopus_bench::lifetime;
@@ -182,11 +187,79 @@ pub mod transform {
     }
 }
 
+/// The notify fan-out (`--fanout`): a trigger makes a background task, holding a [`Connections`]
+/// handle, notify every open connection but the caller's, one `notify` by id each, as a plugin's
+/// timer or queue consumer would. The trigger is answered once every call has returned, with how
+/// many were queued and when the first call was made; the load generator times the pushes'
+/// arrival from that moment.
+///
+/// [`Connections`]: yoctopus_core::Connections
+#[plugin]
+pub mod fanout {
+    use std::time::{Instant, SystemTime};
+
+    use serde_json::Value;
+    use yoctopus_bench::fanout::{unix_nanos, Answer};
+    use yoctopus_core::prelude::*;
+    use yoctopus_core::{Connections, DeliveryError};
+
+    /// `{"kind": "string", "data": any}`: what to push.
+    #[derive(RequestFormat)]
+    pub struct Trigger {
+        /// The push's `meta.type`.
+        pub kind: String,
+        /// The push's `data`.
+        pub data: Value,
+    }
+
+    /// Notifies every other connection from a task of its own and answers when it is done.
+    #[endpoint(name = "notify", method = "create")]
+    async fn notify(
+        trigger: Trigger,
+        controller: ConnectionId,
+        connections: Connections,
+    ) -> Result<Answer, DeliveryError> {
+        let Trigger { kind, data } = trigger;
+        tokio::spawn(async move {
+            let listing = Instant::now();
+            let ids = connections.ids().await?.value;
+            let ids_us = micros(listing);
+            let (mut notified, mut failed, mut first_error) = (0, 0, None);
+            let first_call = SystemTime::now();
+            let calling = Instant::now();
+            for id in ids.into_iter().filter(|id| *id != controller) {
+                match connections.notify(id, &kind, &data).await {
+                    Ok(()) => notified += 1,
+                    Err(error) => {
+                        failed += 1;
+                        first_error.get_or_insert_with(|| error.to_string());
+                    }
+                }
+            }
+            Ok(Answer {
+                notified,
+                failed,
+                first_error,
+                ids_us,
+                calls_us: micros(calling),
+                first_call_unix_ns: unix_nanos(first_call),
+            })
+        })
+        .await
+        .map_err(|error| DeliveryError::Unavailable(format!("the fan-out task failed: {error}")))?
+    }
+
+    fn micros(since: Instant) -> u64 {
+        u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flags = Flags::parse(std::env::args().skip(1))?;
-    flags.allow_only(&["listeners"])?;
+    flags.allow_only(&["listeners", "fanout"])?;
     let listeners = flags.get_or("listeners", Listeners::None)?;
+    let fanout = flags.get_or("fanout", false)?;
     if std::env::var_os("RUST_LOG").is_some() {
         tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -199,6 +272,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Listeners::None => builder,
         Listeners::Noop => builder.plugin(noop::plugin()),
         Listeners::Transform => builder.plugin(transform::plugin()),
+    };
+    let builder = if fanout {
+        builder.plugin(fanout::plugin())
+    } else {
+        builder
     };
     let server = builder.start().await?;
     println!("listening on ws://{}", server.local_addr());

@@ -1,11 +1,13 @@
 //! The configurations the driver measures, and the comparisons it draws between them.
 //!
-//! A configuration is a name and a [`Workload`]; the issue's list is [`standard`]. A later kind of
-//! measurement (multicast fan-out) slots in as a new `Workload` variant with its load-generator
-//! mode, and its configurations join the list; the rounds, the rotation, the ratios to the
-//! baseline and the tables need no change. Listeners change the server, not the load: a
-//! configuration that asks for them also measures the lineup's [`Role::Variant`] servers. The
-//! reference ([`Role::Reference`]), when there is one, is measured in every configuration.
+//! A configuration is a name and a [`Workload`]; the issue's list is [`standard`]. A new kind of
+//! measurement slots in as a new `Workload` variant with its load-generator mode, as the notify
+//! fan-out did, and its configurations join the list; the rounds and the rotation need no change.
+//! Listeners change the server, not the load: a configuration that asks for them also measures
+//! the lineup's [`Role::Variant`] servers. The reference ([`Role::Reference`]), when there is one,
+//! is measured in every configuration but the fan-out: it is an old build, without the connection
+//! register or the `--fanout` endpoint, and neither has the hand-written baseline, so the fan-out
+//! measures Yoctopus ([`Role::Candidate`]) alone.
 
 use yoctopus_bench::request::RequestKind;
 
@@ -23,6 +25,25 @@ pub(crate) enum Workload {
     /// `connections` idle connections: the server's memory after every handshake and after one
     /// request on each, minus its memory before.
     IdleMemory { connections: usize },
+    /// `connections` idle connections and a controller; each of `triggers` triggers (after
+    /// [`FANOUT_WARMUP_TRIGGERS`]) makes the server notify every idle connection by id from a
+    /// background task, timed from the first `notify` call to the last push received. Needs the
+    /// connection register, so only Yoctopus runs it, started with `--fanout`.
+    Fanout { connections: usize, triggers: usize },
+}
+
+/// Triggers sent before the measured ones of a fan-out, not counted: the first push on a
+/// connection that has written nothing since its handshake may cost more than later ones.
+pub(crate) const FANOUT_WARMUP_TRIGGERS: usize = 1;
+
+impl Workload {
+    /// The flags the measured server is started with for this workload, besides its listeners.
+    pub(crate) fn server_flags(self) -> &'static [&'static str] {
+        match self {
+            Self::Fanout { .. } => &["--fanout"],
+            Self::Throughput { .. } | Self::IdleMemory { .. } => &[],
+        }
+    }
 }
 
 /// A named workload.
@@ -36,8 +57,12 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// Whether `server` is measured in this configuration.
+    /// Whether `server` is measured in this configuration: the fan-out measures the candidate
+    /// alone (nothing else in the lineup has the connection register).
     pub(crate) fn measures(&self, server: &Server) -> bool {
+        if matches!(self.workload, Workload::Fanout { .. }) {
+            return server.role == Role::Candidate;
+        }
         self.listeners || server.role != Role::Variant
     }
 
@@ -68,15 +93,25 @@ impl Config {
             Workload::IdleMemory { connections } => format!(
                 "{connections} idle connections: server RSS per connection, minus the RSS before"
             ),
+            Workload::Fanout {
+                connections,
+                triggers,
+            } => format!(
+                "one notify by id from a background task to each of {connections} idle \
+                 connections, first call to last push received; {triggers} triggers per round \
+                 after {FANOUT_WARMUP_TRIGGERS} warm-up; Yoctopus alone (the baseline and the \
+                 reference have no connection register)"
+            ),
         }
     }
 }
 
 /// The issue's configurations: three loads of the greeter, the nested request at the load that
-/// separates fast servers best, and memory at `idle_connections` idle connections. The two
+/// separates fast servers best, memory at `idle_connections` idle connections, and the notify
+/// fan-out to `fanout.connections` connections, `fanout.triggers` triggers a round. The two
 /// 50-connection greeter loads also price listeners: one answered a request at a time, one
 /// pipelined.
-pub(crate) fn standard(idle_connections: usize) -> Vec<Config> {
+pub(crate) fn standard(idle_connections: usize, fanout: FanoutSize) -> Vec<Config> {
     let throughput = |name, connections, in_flight, request, listeners| Config {
         name,
         workload: Workload::Throughput {
@@ -98,7 +133,31 @@ pub(crate) fn standard(idle_connections: usize) -> Vec<Config> {
             },
             listeners: false,
         },
+        Config {
+            name: "notify-10k",
+            workload: Workload::Fanout {
+                connections: fanout.connections,
+                triggers: fanout.triggers,
+            },
+            listeners: false,
+        },
     ]
+}
+
+/// How large the fan-out is: the issue's 10,000 connections and 5 triggers a round by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FanoutSize {
+    pub(crate) connections: usize,
+    pub(crate) triggers: usize,
+}
+
+impl Default for FanoutSize {
+    fn default() -> Self {
+        Self {
+            connections: 10_000,
+            triggers: 5,
+        }
+    }
 }
 
 /// A throughput ratio between two configurations on the same server in the same round.
@@ -129,13 +188,26 @@ pub(crate) fn comparisons() -> Vec<Comparison> {
 mod tests {
     use yoctopus_bench::request::Listeners;
 
-    use super::standard;
+    use super::{standard, FanoutSize, Workload};
     use crate::lineup::{self, Role, Server};
+
+    fn configs() -> Vec<super::Config> {
+        standard(
+            10,
+            FanoutSize {
+                connections: 10,
+                triggers: 2,
+            },
+        )
+    }
 
     #[test]
     fn listeners_are_measured_at_50x1_and_50x16_only_and_beside_every_other_server() {
         let servers = lineup::standard(None);
-        for config in standard(10) {
+        for config in configs()
+            .into_iter()
+            .filter(|config| !matches!(config.workload, Workload::Fanout { .. }))
+        {
             let lineup = config.lineup(&servers);
             let variants = lineup.iter().filter(|s| s.role == Role::Variant).count();
             let expected = if matches!(config.name, "50x1" | "50x16") {
@@ -149,7 +221,32 @@ mod tests {
     }
 
     #[test]
-    fn the_reference_is_measured_in_every_configuration() {
+    fn the_fan_out_measures_yoctopus_alone_started_with_fanout() {
+        let reference = Server {
+            label: "yoctopus @ 3f404bb",
+            binary: lineup::REFERENCE_BINARY,
+            role: Role::Reference,
+            listeners: Listeners::None,
+        };
+        let fanout: Vec<_> = configs()
+            .into_iter()
+            .filter(|config| matches!(config.workload, Workload::Fanout { .. }))
+            .collect();
+        assert_eq!(fanout.len(), 1);
+        let lineup = fanout[0].lineup(&lineup::standard(Some(reference)));
+        assert_eq!(lineup.len(), 1);
+        assert_eq!(lineup[0].role, Role::Candidate);
+        assert_eq!(lineup[0].listeners, Listeners::None);
+        assert_eq!(fanout[0].workload.server_flags(), ["--fanout"]);
+        for config in configs() {
+            if !matches!(config.workload, Workload::Fanout { .. }) {
+                assert!(config.workload.server_flags().is_empty(), "{}", config.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_reference_is_measured_in_every_configuration_but_the_fan_out() {
         let reference = Server {
             label: "yoctopus @ 3f404bb",
             binary: lineup::REFERENCE_BINARY,
@@ -158,7 +255,10 @@ mod tests {
         };
         let without = lineup::standard(None);
         let with = lineup::standard(Some(reference));
-        for config in standard(10) {
+        for config in configs()
+            .into_iter()
+            .filter(|config| !matches!(config.workload, Workload::Fanout { .. }))
+        {
             let lineup = config.lineup(&with);
             assert_eq!(
                 lineup.iter().filter(|s| s.role == Role::Reference).count(),

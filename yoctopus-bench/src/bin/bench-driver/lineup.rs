@@ -48,8 +48,9 @@ pub(crate) enum Role {
     /// configurations that ask for it.
     Variant,
     /// The candidate as built at an earlier commit, started the same way: the candidate's ratios
-    /// to it are the before/after comparison. Measured in every configuration. It is an old
-    /// build, so it is never given flags ([`Listeners::None`]).
+    /// to it are the before/after comparison. Measured in every configuration but the fan-out
+    /// (an old build has no `--fanout`). It is an old build, so it is never given flags
+    /// ([`Listeners::None`]).
     Reference,
 }
 

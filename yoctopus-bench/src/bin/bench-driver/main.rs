@@ -6,14 +6,20 @@
 //!
 //! Before and after: when `bench-yoctopus-reference` (Yoctopus's benchmark server built at an
 //! earlier commit, which `run.sh` builds when `BENCH_REFERENCE` is set) is in the binaries'
-//! directory, it runs too, as `yoctopus @ <rev>`, in every configuration and the same rounds, and
-//! the tables end with Yoctopus's per-round ratios to it. Without that file nothing changes.
+//! directory, it runs too, as `yoctopus @ <rev>`, in every configuration but the fan-out and in
+//! the same rounds, and the tables end with Yoctopus's per-round ratios to it. Without that file
+//! nothing changes.
+//!
+//! The notify fan-out (`notify-10k`) measures Yoctopus alone, started with `--fanout`: the time
+//! from a background task's first `notify` call to the last of 10,000 idle connections receiving
+//! its push, over a few triggers a round (the baseline and the reference have no register).
 //!
 //! ```text
 //! cargo build --release -p yoctopus-bench
 //! target/release/bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
-//!     [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory] [--server-core 0] [--loadgen-core 1]
-//!     [--bin-dir DIR] [--raw results.json]
+//!     [--fanout-connections 10000] [--fanout-triggers 5]
+//!     [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k] [--server-core 0]
+//!     [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
 //! ```
 //!
 //! or `yoctopus-bench/run.sh`, which builds and raises the open-files limit first. The driver builds
@@ -39,7 +45,7 @@ use std::time::{Duration, Instant};
 use yoctopus_bench::cli::Flags;
 use yoctopus_bench::procfs;
 
-use crate::config::Workload;
+use crate::config::{FanoutSize, Workload, FANOUT_WARMUP_TRIGGERS};
 use crate::measure::Setup;
 use crate::results::{Measurement, Outcome, Results};
 
@@ -52,14 +58,16 @@ const PROGRAMS: [&str; 3] = ["bench-baseline", "bench-yoctopus", "bench-loadgen"
 /// What `--help` prints.
 const USAGE: &str = "\
 usage: bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
-    [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory] [--server-core 0] [--loadgen-core 1]
-    [--bin-dir DIR] [--raw results.json]
+    [--fanout-connections 10000] [--fanout-triggers 5]
+    [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k] [--server-core 0]
+    [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
 
 Runs bench-baseline, bench-yoctopus and bench-loadgen from --bin-dir (default: the directory of
 bench-driver) in interleaved rounds and prints the tables. If bench-yoctopus-reference is in that
 directory too (yoctopus-bench/run.sh builds it with BENCH_REFERENCE=<git rev>), it is measured in
 every configuration as `yoctopus @ <rev>`, the rev read from bench-yoctopus-reference.rev, and
-compared with yoctopus.";
+compared with yoctopus (in every configuration but notify-10k, which measures bench-yoctopus
+--fanout alone).";
 
 fn main() -> ExitCode {
     match run() {
@@ -83,6 +91,8 @@ fn run() -> Result<(), String> {
         "warmup",
         "duration",
         "idle-connections",
+        "fanout-connections",
+        "fanout-triggers",
         "configs",
         "server-core",
         "loadgen-core",
@@ -91,6 +101,14 @@ fn run() -> Result<(), String> {
     ])?;
     let rounds: usize = flags.get_or("rounds", 5)?;
     let idle_connections: usize = flags.get_or("idle-connections", 10_000)?;
+    let fanout = FanoutSize {
+        connections: positive(
+            &flags,
+            "fanout-connections",
+            FanoutSize::default().connections,
+        )?,
+        triggers: positive(&flags, "fanout-triggers", FanoutSize::default().triggers)?,
+    };
     let setup = Setup {
         bin_dir: match flags.text("bin-dir") {
             Some(dir) => PathBuf::from(dir),
@@ -104,7 +122,7 @@ fn run() -> Result<(), String> {
         warmup: seconds(flags.get_or("warmup", 1.0)?, Duration::ZERO)?,
         duration: seconds(flags.get_or("duration", 4.0)?, Duration::from_millis(100))?,
     };
-    let mut configs = config::standard(idle_connections);
+    let mut configs = config::standard(idle_connections, fanout);
     if let Some(wanted) = flags.text("configs") {
         let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
         if let Some(unknown) = wanted
@@ -119,12 +137,14 @@ fn run() -> Result<(), String> {
         }
         configs.retain(|config| wanted.contains(&config.name));
     }
-    let reference = lineup::reference(&setup.bin_dir);
+    // Not even in the lineup when no configuration run measures it (`--configs notify-10k`).
+    let reference = lineup::reference(&setup.bin_dir)
+        .filter(|reference| configs.iter().any(|config| config.measures(reference)));
     let servers = lineup::standard(reference);
     preflight(&setup, &configs)?;
     if let Some(reference) = reference {
         eprintln!(
-            "reference: {} ({}), measured as `{}` in every configuration",
+            "reference: {} ({}), measured as `{}` in every configuration but notify-10k",
             setup.bin_dir.join(reference.binary).display(),
             if setup.bin_dir.join(lineup::REFERENCE_REV_FILE).is_file() {
                 format!("revision from {}", lineup::REFERENCE_REV_FILE)
@@ -228,7 +248,8 @@ fn run() -> Result<(), String> {
 }
 
 /// Fails early on what would fail every measurement: a missing program, no `taskset`, too few
-/// open files for the idle connections.
+/// open files for the idle connections (of the memory measurement, or the fan-out's and its
+/// controller).
 fn preflight(setup: &Setup, configs: &[config::Config]) -> Result<(), String> {
     for program in PROGRAMS {
         let path = setup.bin_dir.join(program);
@@ -245,6 +266,7 @@ fn preflight(setup: &Setup, configs: &[config::Config]) -> Result<(), String> {
         .iter()
         .filter_map(|config| match config.workload {
             Workload::IdleMemory { connections } => Some(connections),
+            Workload::Fanout { connections, .. } => Some(connections + 1),
             Workload::Throughput { .. } => None,
         })
         .max();
@@ -271,6 +293,17 @@ fn estimated(setup: &Setup, workload: Workload) -> Duration {
         Workload::IdleMemory { connections } => {
             Duration::from_secs(2) + Duration::from_millis(connections as u64 / 5)
         }
+        // Opening as above and the settling pause, then per trigger its pause and about 0.1 s
+        // for 10,000 pushes.
+        Workload::Fanout {
+            connections,
+            triggers,
+        } => {
+            Duration::from_millis(500)
+                + Duration::from_millis(connections as u64 / 5)
+                + (measure::TRIGGER_PAUSE + Duration::from_millis(100))
+                    * u32::try_from(triggers + FANOUT_WARMUP_TRIGGERS).unwrap_or(u32::MAX)
+        }
     }
 }
 
@@ -294,7 +327,41 @@ fn progress(outcome: &Outcome) -> String {
             report.per_connection_requested().unwrap_or(f64::NAN) / 1024.0,
             report.failed
         ),
+        Outcome::Fanout(report) => {
+            let ms: Vec<String> = report
+                .triggers
+                .iter()
+                .map(|trigger| format!("{:.1}", millis(trigger.call_to_last_us)))
+                .collect();
+            format!(
+                "{} connections, first call to last push: {} ms (warm-up {} ms)",
+                report.connections,
+                ms.join(" "),
+                report
+                    .warmup
+                    .iter()
+                    .map(|trigger| format!("{:.1}", millis(trigger.call_to_last_us)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }
         Outcome::Failed(why) => format!("FAILED: {why}"),
+    }
+}
+
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "microsecond counts stay far below 2^52"
+)]
+fn millis(micros: u64) -> f64 {
+    micros as f64 / 1000.0
+}
+
+/// The value of `--name`, which must be more than 0.
+fn positive(flags: &Flags, name: &str, default: usize) -> Result<usize, String> {
+    match flags.get_or(name, default)? {
+        0 => Err(format!("`--{name}` must be more than 0")),
+        value => Ok(value),
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! Throughput is measured by the load generator itself (it also samples the server's CPU time at
 //! the edges of its window). Memory is measured here, from the server's `VmRSS`, between the steps
-//! of an idle run that the driver paces through the load generator's standard input.
+//! of an idle run that the driver paces through the load generator's standard input. A notify
+//! fan-out is timed by the load generator too; any problem in it (a push missing, wrong or late, a
+//! connection lost) fails the whole measurement, since its times would not be the fan-out's.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -10,10 +12,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use yoctopus_bench::procfs;
-use yoctopus_bench::report::{IdlePhase, ThroughputReport};
+use yoctopus_bench::report::{FanoutReport, IdlePhase, ThroughputReport};
 use yoctopus_bench::request::{Listeners, RequestKind};
 
-use crate::config::Workload;
+use crate::config::{Workload, FANOUT_WARMUP_TRIGGERS};
 use crate::lineup::Server;
 use crate::process::{self, Lines};
 use crate::results::{MemoryReport, Outcome};
@@ -25,6 +27,10 @@ const THROUGHPUT_SLACK: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long one request on every idle connection may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one fan-out trigger may take, from sending it to the last push and the answer.
+pub(crate) const TRIGGER_TIMEOUT: Duration = Duration::from_secs(20);
+/// The pause after each fan-out trigger.
+pub(crate) const TRIGGER_PAUSE: Duration = Duration::from_millis(200);
 /// RSS is read until two reads this far apart differ by at most [`RSS_STEADY`]...
 const RSS_POLL: Duration = Duration::from_millis(150);
 /// ...bytes...
@@ -44,27 +50,31 @@ pub(crate) struct Setup {
 
 /// Measures `server` under `workload`; a failure is an outcome too.
 pub(crate) fn measure(setup: &Setup, server: &Server, workload: Workload) -> Outcome {
-    let measured =
-        RunningServer::start(&setup.bin_dir, server, setup.server_core).and_then(|running| {
-            match workload {
-                Workload::Throughput {
-                    connections,
-                    in_flight,
-                    request,
-                } => throughput(
-                    setup,
-                    &running,
-                    server.listeners,
-                    connections,
-                    in_flight,
-                    request,
-                )
-                .map(Outcome::Throughput),
-                Workload::IdleMemory { connections } => {
-                    idle_memory(setup, &running, server.listeners, connections).map(Outcome::Memory)
-                }
+    let flags = workload.server_flags();
+    let measured = RunningServer::start(&setup.bin_dir, server, setup.server_core, flags).and_then(
+        |running| match workload {
+            Workload::Throughput {
+                connections,
+                in_flight,
+                request,
+            } => throughput(
+                setup,
+                &running,
+                server.listeners,
+                connections,
+                in_flight,
+                request,
+            )
+            .map(Outcome::Throughput),
+            Workload::IdleMemory { connections } => {
+                idle_memory(setup, &running, server.listeners, connections).map(Outcome::Memory)
             }
-        });
+            Workload::Fanout {
+                connections,
+                triggers,
+            } => fanout(setup, &running, connections, triggers).map(Outcome::Fanout),
+        },
+    );
     measured.unwrap_or_else(Outcome::Failed)
 }
 
@@ -101,6 +111,51 @@ fn throughput(
         .next(Duration::from_secs(1))
         .ok_or("bench-loadgen printed no report")?;
     serde_json::from_str(&line).map_err(|error| format!("unreadable report ({error}): {line}"))
+}
+
+fn fanout(
+    setup: &Setup,
+    server: &RunningServer,
+    connections: usize,
+    triggers: usize,
+) -> Result<FanoutReport, String> {
+    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
+        .arg("fanout")
+        .args(["--addr", &server.addr().to_string()])
+        .args(["--connections", &connections.to_string()])
+        .args(["--triggers", &triggers.to_string()])
+        .args(["--warmup-triggers", &FANOUT_WARMUP_TRIGGERS.to_string()])
+        .args(["--timeout", &TRIGGER_TIMEOUT.as_secs_f64().to_string()])
+        .args(["--pause", &TRIGGER_PAUSE.as_secs_f64().to_string()])
+        .args(["--server-pid", &server.pid().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("starting bench-loadgen failed: {error}"))?;
+    let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
+    let every_trigger = (TRIGGER_TIMEOUT + TRIGGER_PAUSE)
+        * u32::try_from(triggers + FANOUT_WARMUP_TRIGGERS).unwrap_or(u32::MAX);
+    let deadline = Instant::now() + CONNECT_TIMEOUT + every_trigger + THROUGHPUT_SLACK;
+    let status = process::wait_until(&mut loadgen, deadline)
+        .ok_or("bench-loadgen did not finish in time and was killed")?;
+    if !status.success() {
+        return Err(format!("bench-loadgen failed: {status}"));
+    }
+    let line = lines
+        .next(Duration::from_secs(1))
+        .ok_or("bench-loadgen printed no report")?;
+    let report: FanoutReport = serde_json::from_str(&line)
+        .map_err(|error| format!("unreadable report ({error}): {line}"))?;
+    match &report.first_error {
+        None if report.triggers.len() == triggers => Ok(report),
+        problem => Err(format!(
+            "{} of {triggers} triggers completed, {} wrong pushes, {} connections failed: {}",
+            report.triggers.len(),
+            report.wrong_pushes,
+            report.connection_failures,
+            problem.as_deref().unwrap_or("no error given")
+        )),
+    }
 }
 
 fn idle_memory(

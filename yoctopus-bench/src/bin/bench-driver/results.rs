@@ -6,7 +6,7 @@
 //! steadier than the ratio of two medians, let alone of two single runs.
 
 use serde::Serialize;
-use yoctopus_bench::report::ThroughputReport;
+use yoctopus_bench::report::{FanoutReport, ThroughputReport};
 
 /// Server memory in an idle-memory measurement.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -50,6 +50,8 @@ impl MemoryReport {
 pub(crate) enum Outcome {
     Throughput(ThroughputReport),
     Memory(MemoryReport),
+    /// A notify fan-out whose every trigger completed.
+    Fanout(FanoutReport),
     /// The measurement could not be made (the message says why).
     Failed(String),
 }
@@ -59,6 +61,14 @@ impl Outcome {
     pub(crate) fn throughput(&self) -> Option<&ThroughputReport> {
         match self {
             Self::Throughput(report) => Some(report),
+            _ => None,
+        }
+    }
+
+    /// The fan-out report, if this is one.
+    pub(crate) fn fanout(&self) -> Option<&FanoutReport> {
+        match self {
+            Self::Fanout(report) => Some(report),
             _ => None,
         }
     }
@@ -176,6 +186,18 @@ impl Results {
                 combine(value, base)
             })
             .collect()
+    }
+
+    /// What `server` measured in `config`, round by round, in the order measured.
+    pub(crate) fn outcomes<'a>(
+        &'a self,
+        config: &'a str,
+        server: &'a str,
+    ) -> impl Iterator<Item = (usize, &'a Outcome)> + 'a {
+        self.measurements
+            .iter()
+            .filter(move |m| m.config == config && m.server == server)
+            .map(|m| (m.round, &m.outcome))
     }
 
     /// The failures of `server` in `config`.

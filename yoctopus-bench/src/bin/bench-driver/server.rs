@@ -26,13 +26,20 @@ pub(crate) struct RunningServer {
 }
 
 impl RunningServer {
-    /// Starts `server` from `bin_dir` on CPU `core`. A server without listeners gets no flags, so
-    /// it runs exactly as a hand-started one.
-    pub(crate) fn start(bin_dir: &Path, server: &Server, core: usize) -> Result<Self, String> {
+    /// Starts `server` from `bin_dir` on CPU `core`, with `flags` (what the workload needs, as
+    /// `--fanout`). A server without listeners and without such flags gets no flags at all, so it
+    /// runs exactly as a hand-started one.
+    pub(crate) fn start(
+        bin_dir: &Path,
+        server: &Server,
+        core: usize,
+        flags: &[&str],
+    ) -> Result<Self, String> {
         let mut command = process::pinned(core, &bin_dir.join(server.binary));
         if server.listeners != Listeners::None {
             command.args(["--listeners", server.listeners.as_str()]);
         }
+        command.args(flags);
         let mut child = command
             .env("PORT", "0")
             .env(EXIT_WITH_STDIN, "1")

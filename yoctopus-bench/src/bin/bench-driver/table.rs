@@ -2,12 +2,15 @@
 //! the candidate's verdict against the issue's target and the A/A control's spread beside it, and
 //! for the configurations that price listeners, what they cost against the candidate without them.
 //! With a reference (the candidate built at an earlier commit), the last tables are the before/after
-//! comparison: the candidate's per-round ratios to the reference in every configuration.
+//! comparison: the candidate's per-round ratios to the reference in every configuration that
+//! measures it (all but the fan-out). The
+//! notify fan-out has no baseline to be a ratio of: its table gives Yoctopus's fan-out times,
+//! their spread over every trigger of every round, and the pushes per second they come to.
 //!
 //! Absolute numbers are medians across rounds, for context only; what the targets are judged on is
 //! the median of per-round ratios to the baseline, read against the A/A noise floor.
 
-use yoctopus_bench::report::ThroughputReport;
+use yoctopus_bench::report::{FanoutTrigger, ThroughputReport};
 
 use crate::config::{Comparison, Config, Workload};
 use crate::lineup::{self, Role, Server};
@@ -39,6 +42,9 @@ pub(crate) fn print(
         match config.workload {
             Workload::Throughput { .. } => throughput(results, config.name, &lineup, baseline),
             Workload::IdleMemory { .. } => memory(results, config.name, &lineup, baseline),
+            Workload::Fanout { connections, .. } => {
+                fanout(results, config.name, &lineup, connections);
+            }
         }
         for server in &lineup {
             for why in results.failures(config.name, server.label) {
@@ -314,6 +320,104 @@ fn memory(results: &Results, config: &str, servers: &[Server], baseline: &Server
     }
 }
 
+/// The fan-out table: per server, over every measured trigger of every round, the median and range
+/// of the time from the first `notify` call to the last push received, `connections` over that
+/// median as pushes per second, each round's median, and the medians of the other times.
+fn fanout(results: &Results, config: &str, servers: &[Server], connections: usize) {
+    let mut table = Table::new(&[
+        "server",
+        "triggers",
+        "fan-out ms [range]",
+        "pushes/s",
+        "per-round median ms",
+        "trigger->last ms",
+        "first push ms",
+        "arrival p50 ms",
+        "arrival p99 ms",
+        "notify loop ms",
+        "ids() ms",
+        "server cores",
+        "loadgen cores",
+    ]);
+    for server in servers {
+        let mut triggers: Vec<FanoutTrigger> = Vec::new();
+        let mut per_round = Vec::new();
+        for (_, outcome) in results.outcomes(config, server.label) {
+            let Some(report) = outcome.fanout() else {
+                continue;
+            };
+            triggers.extend(&report.triggers);
+            per_round.extend(
+                Spread::of(report.triggers.iter().map(fanout_ms).collect()).map(|s| s.median),
+            );
+        }
+        let spread = |time: fn(&FanoutTrigger) -> u64| {
+            Spread::of(
+                triggers
+                    .iter()
+                    .map(|trigger| u64_f64(time(trigger)).unwrap_or(f64::NAN) / 1000.0)
+                    .collect(),
+            )
+        };
+        let median = |time: fn(&FanoutTrigger) -> u64| number(spread(time).map(|s| s.median), 1);
+        let fanout_spread = Spread::of(triggers.iter().map(fanout_ms).collect());
+        let busy = |cpu: fn(&FanoutTrigger) -> Option<f64>| {
+            let cpu: Option<f64> = triggers.iter().map(cpu).sum();
+            let window: f64 = triggers
+                .iter()
+                .filter_map(|trigger| u64_f64(trigger.trigger_to_last_us))
+                .sum::<f64>()
+                / 1e6;
+            number(cpu.filter(|_| window > 0.0).map(|cpu| cpu / window), 2)
+        };
+        table.row(vec![
+            server.label.to_owned(),
+            number(usize_f64(triggers.len()), 0),
+            fanout_spread.map_or_else(
+                || "no data".to_owned(),
+                |s| format!("{:.1} [{:.1}-{:.1}]", s.median, s.min, s.max),
+            ),
+            number(
+                fanout_spread
+                    .filter(|s| s.median > 0.0)
+                    .and_then(|s| Some(usize_f64(connections)? / (s.median / 1000.0))),
+                0,
+            ),
+            if per_round.is_empty() {
+                "-".to_owned()
+            } else {
+                per_round
+                    .iter()
+                    .map(|ms| format!("{ms:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
+            median(|t| t.trigger_to_last_us),
+            median(|t| t.call_to_first_us),
+            median(|t| t.arrival_p50_us),
+            median(|t| t.arrival_p99_us),
+            median(|t| t.server_calls_us),
+            median(|t| t.server_ids_us),
+            busy(|t| t.server_cpu_secs),
+            busy(|t| Some(t.loadgen_cpu_secs)),
+        ]);
+    }
+    table.print();
+    println!(
+        "  fan-out: from the server's first notify call to the last of the {connections} \
+         connections reading its push (the real-time clock both processes share), each push \
+         verified; pushes/s = {connections} / the median. trigger->last adds the trigger's way \
+         to the server, the spawn and ids(); times from the first call otherwise. Cores are CPU \
+         time over trigger->last, at 10 ms resolution: loadgen cores near 1 would mean the load \
+         generator, not the server, set the pace."
+    );
+}
+
+/// A trigger's fan-out time in milliseconds.
+fn fanout_ms(trigger: &FanoutTrigger) -> f64 {
+    u64_f64(trigger.call_to_last_us).unwrap_or(f64::NAN) / 1000.0
+}
+
 fn compare(results: &Results, comparison: &Comparison, servers: &[Server]) {
     println!(
         "\n## {} / {}: {}",
@@ -357,6 +461,15 @@ fn before_after(results: &Results, configs: &[Config], servers: &[Server]) {
     let Some((candidate, reference)) = candidate_and_reference(servers) else {
         return;
     };
+    // Only the configurations that measure the reference (all but the fan-out).
+    let configs: Vec<Config> = configs
+        .iter()
+        .filter(|config| config.measures(reference))
+        .cloned()
+        .collect();
+    if configs.is_empty() {
+        return;
+    }
     let baseline = servers.iter().find(|s| s.role == Role::Baseline);
     let control = servers.iter().find(|s| s.role == Role::Control);
     let noise = |config: &str, metric: &dyn Fn(&Outcome) -> Option<f64>| match (control, baseline) {

@@ -125,35 +125,70 @@ impl Client {
         self.reader.fill(&mut self.stream).await
     }
 
+    /// Queues a text message of `payload`; it is written by the next [`flush`](Self::flush).
+    pub(crate) fn queue_text(&mut self, payload: &[u8]) {
+        self.masker.text(&mut self.out, payload);
+    }
+
     /// The next reply among the bytes received, verified; `None` when more must be received.
     pub(crate) fn next_reply(&mut self) -> io::Result<Option<Verdict>> {
-        loop {
-            let Some(frame) = self.reader.next_frame()? else {
-                return Ok(None);
-            };
-            match frame {
-                Frame::Text(payload) => {
-                    return Ok(Some(verify(
-                        payload,
-                        self.kind.endpoint().endpoint,
-                        &self.greeting,
-                        self.marked,
-                    )))
-                }
-                Frame::Ping(payload) => self.masker.pong(&mut self.out, payload),
-                Frame::Pong => {}
-                Frame::Binary => {
-                    return Ok(Some(Verdict::Wrong {
-                        id: None,
-                        problem: "a binary message".to_owned(),
-                    }))
-                }
-                Frame::Close => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::ConnectionAborted,
-                        "the server sent a close frame",
-                    ))
-                }
+        let (endpoint, greeting, marked) =
+            (self.kind.endpoint().endpoint, &self.greeting, self.marked);
+        next_message(
+            &mut self.reader,
+            &mut self.masker,
+            &mut self.out,
+            |message| match message {
+                Message::Text(payload) => verify(payload, endpoint, greeting, marked),
+                Message::Binary => Verdict::Wrong {
+                    id: None,
+                    problem: "a binary message".to_owned(),
+                },
+            },
+        )
+    }
+
+    /// The next message among the bytes received, given to `read`; `None` when more must be
+    /// received.
+    pub(crate) fn next_message<T>(
+        &mut self,
+        read: impl FnOnce(Message<'_>) -> T,
+    ) -> io::Result<Option<T>> {
+        next_message(&mut self.reader, &mut self.masker, &mut self.out, read)
+    }
+}
+
+/// A message from the server.
+#[derive(Debug)]
+pub(crate) enum Message<'a> {
+    /// A text message's payload.
+    Text(&'a [u8]),
+    /// A binary message (the benchmark servers never send one).
+    Binary,
+}
+
+/// Gives the next message in `reader` to `read`; pings are answered into `out` and pongs skipped
+/// on the way, and a close frame is an error.
+fn next_message<T>(
+    reader: &mut FrameReader,
+    masker: &mut Masker,
+    out: &mut Vec<u8>,
+    read: impl FnOnce(Message<'_>) -> T,
+) -> io::Result<Option<T>> {
+    loop {
+        let Some(frame) = reader.next_frame()? else {
+            return Ok(None);
+        };
+        match frame {
+            Frame::Text(payload) => return Ok(Some(read(Message::Text(payload)))),
+            Frame::Ping(payload) => masker.pong(out, payload),
+            Frame::Pong => {}
+            Frame::Binary => return Ok(Some(read(Message::Binary))),
+            Frame::Close => {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the server sent a close frame",
+                ))
             }
         }
     }

@@ -7,7 +7,14 @@
 //!     [--server-pid PID]
 //! bench-loadgen idle --addr 127.0.0.1:3000 --connections 10000 [--request greeter] \
 //!     [--listeners none|noop|transform] [--control stdin|SECONDS]
+//! bench-loadgen fanout --addr 127.0.0.1:3000 --connections 10000 [--triggers 5] \
+//!     [--warmup-triggers 1] [--timeout 20] [--pause 0.2] [--server-pid PID]
 //! ```
+//!
+//! `fanout` needs `bench-yoctopus --fanout`: it holds `--connections` idle connections and one
+//! controller, which sends the triggers; each makes the server notify every idle connection by id
+//! from a background task, and the report gives, per trigger, the time from the server's first
+//! `notify` call to the last push received (see `fanout.rs`).
 //!
 //! `--listeners` names the listeners `bench-yoctopus` was started with: with `transform`, every
 //! reply must carry the field the transforming listener adds, and otherwise none may.
@@ -19,6 +26,7 @@
 //! reply fields it checks. A run never outlasts its warm-up and duration by more than a few seconds.
 
 mod client;
+mod fanout;
 mod frame;
 mod handshake;
 mod idle;
@@ -39,7 +47,9 @@ const USAGE: &str = "usage:
                            [--warmup 1] [--request greeter|nested]
                            [--listeners none|noop|transform] [--server-pid PID]
   bench-loadgen idle --addr HOST:PORT [--connections 10000] [--request greeter|nested]
-                     [--listeners none|noop|transform] [--control stdin|SECONDS]";
+                     [--listeners none|noop|transform] [--control stdin|SECONDS]
+  bench-loadgen fanout --addr HOST:PORT [--connections 10000] [--triggers 5] [--warmup-triggers 1]
+                       [--timeout 20] [--pause 0.2] [--server-pid PID]";
 
 fn main() -> ExitCode {
     match run() {
@@ -78,11 +88,7 @@ fn run() -> Result<(), String> {
                 listeners: flags.get_or("listeners", Listeners::None)?,
                 warmup: seconds(&flags, "warmup", 1.0)?,
                 duration: seconds(&flags, "duration", 5.0)?,
-                server_pid: flags
-                    .text("server-pid")
-                    .map(str::parse)
-                    .transpose()
-                    .map_err(|error| format!("`--server-pid`: {error}"))?,
+                server_pid: server_pid(&flags)?,
             };
             if plan.duration.is_zero() {
                 return Err("`--duration` must be more than 0".to_owned());
@@ -106,7 +112,36 @@ fn run() -> Result<(), String> {
             local.block_on(&runtime, idle::run(&plan));
             Ok(())
         }
-        _ => Err("expected one mode: `throughput` or `idle`".to_owned()),
+        [mode] if mode == "fanout" => {
+            flags.allow_only(&[
+                "addr",
+                "connections",
+                "triggers",
+                "warmup-triggers",
+                "timeout",
+                "pause",
+                "server-pid",
+            ])?;
+            let plan = fanout::Plan {
+                addr: address(&flags)?,
+                connections: positive(&flags, "connections", 10_000)?,
+                triggers: positive(&flags, "triggers", 5)?,
+                warmup_triggers: flags.get_or("warmup-triggers", 1)?,
+                timeout: seconds(&flags, "timeout", 20.0)?,
+                pause: seconds(&flags, "pause", 0.2)?,
+                server_pid: server_pid(&flags)?,
+            };
+            if plan.timeout.is_zero() {
+                return Err("`--timeout` must be more than 0".to_owned());
+            }
+            let report = local.block_on(&runtime, fanout::run(&plan));
+            println!(
+                "{}",
+                serde_json::to_string(&report).expect("a report serializes")
+            );
+            Ok(())
+        }
+        _ => Err("expected one mode: `throughput`, `idle` or `fanout`".to_owned()),
     }
 }
 
@@ -118,6 +153,14 @@ fn address(flags: &Flags) -> Result<SocketAddr, String> {
         ));
     }
     Ok(addr)
+}
+
+fn server_pid(flags: &Flags) -> Result<Option<u32>, String> {
+    flags
+        .text("server-pid")
+        .map(str::parse)
+        .transpose()
+        .map_err(|error| format!("`--server-pid`: {error}"))
 }
 
 fn positive(flags: &Flags, name: &str, default: usize) -> Result<usize, String> {
