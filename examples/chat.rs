@@ -1,0 +1,1105 @@
+//! A chat server: users named in the URL, rooms, messages to a room, direct messages, a rate
+//! limit. It shows an upgrade check that admits a connection with its first settings, a
+//! requirement on an `Option` setting, request formats with custom validators, the connection
+//! register (`Connections`) finding a room's members by their settings, and lifecycle listeners
+//! (`request_received` for the rate limit, `connection_closed` to tell a room who left however
+//! the connection ended).
+//!
+//! Run it with `cargo run --example chat` (on 127.0.0.1, port from `PORT`, default 3000), then
+//! connect to `ws://127.0.0.1:3000/?user=ann` and send, in order:
+//!
+//! ```text
+//! {"meta":{"id":1,"endpoint":"chat:room","method":"join"},"data":{"room":"general"}}
+//! {"meta":{"id":2,"endpoint":"chat:message","method":"create"},"data":{"text":"hello"}}
+//! {"meta":{"id":3,"endpoint":"chat:direct","method":"create"},"data":{"to":"bob","text":"hi"}}
+//! {"meta":{"id":4,"endpoint":"chat:users","method":"read"},"data":null}
+//! ```
+//!
+//! # The contract
+//!
+//! - `ws://HOST:PORT/?user=NAME`, NAME being 1 to 32 characters of `A-Z a-z 0-9 _ -`; anything
+//!   else (no `user`, an empty one, 33 characters, a space, `%2F`) is answered `401 Unauthorized`
+//!   and never becomes a WebSocket. One user may hold several connections.
+//! - `chat:room` `join`, `{"room": NAME}` (the same rule for the name; a bad one is an error
+//!   reply): answers `{"room": NAME, "users": [...]}`, the room's users sorted, each once, the
+//!   joiner included. Every other connection in the room gets a push `joined` with
+//!   `{"user", "room"}`. Joining another room leaves the first: every connection left in it gets
+//!   `left` with `{"user", "room"}`. Joining the room one is already in answers the same shape and
+//!   pushes nothing.
+//! - `chat:message` `create`, `{"text": TEXT}`, TEXT being 1 to 500 characters (Unicode scalar
+//!   values, not bytes), once in a room (else `requirement not met: chat.room != None`): every
+//!   other connection in the room gets `message` with `{"user", "room", "text"}`; the answer is
+//!   `{"delivered": N}`, the number of connections reached.
+//! - `chat:direct` `create`, `{"to": USER, "text": TEXT}` (the same rule for TEXT): every
+//!   connection of USER gets `direct` with `{"from", "text"}`, except the sending connection
+//!   itself when a user writes to themselves; the answer is `{"delivered": N}`. A user with no
+//!   connection is an error reply, ``user `USER` is not connected``.
+//! - `chat:users` `read`: `{"users": [...]}`, every connected user once, sorted.
+//! - A connection in a room that closes, however it closes (close frame, vanished, unanswered
+//!   pings, shutdown), is `left` for the others in the room. At a shutdown the others are closing
+//!   too: the push is queued for those still open; one whose close frame went first may miss it.
+//! - More than 10 `chat:message` `create` from one connection within any one second: the excess
+//!   requests are answered `rate limited: more than 10 messages within one second` and the
+//!   connection stays usable. Every such request counts, before its format and requirement are
+//!   checked; refused ones do not.
+//!
+//! Joins, leaves and messages are per connection: a user with two connections in a room is
+//! `joined` twice (once per connection) and `left` for each connection that leaves, so a client
+//! keeping a member list counts connections per user; the `users` of a join answer list each user
+//! once.
+//!
+//! The connection's settings are the `chat` plugin's `user` (a string, given by the upgrade
+//! check) and `room` (a string, or `null` before the first join): `chat.user` and `chat.room` in
+//! settings filters, exports and requirement errors.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use yoctopus_core::prelude::*;
+
+/// The most characters in a user or room name.
+const MAX_NAME_CHARS: usize = 32;
+/// The most characters in a message.
+const MAX_TEXT_CHARS: usize = 500;
+/// The most `chat:message` `create` one connection may send within [`RATE_WINDOW`].
+const MESSAGES_PER_WINDOW: usize = 10;
+/// The window of the rate limit.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+
+/// Whether `name` is 1 to 32 characters of `A-Z a-z 0-9 _ -`: the rule for user and room names.
+pub fn is_valid_name(name: &str) -> bool {
+    (1..=MAX_NAME_CHARS).contains(&name.len())
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
+}
+
+/// When each connection's latest accepted messages were sent, at most
+/// [`MESSAGES_PER_WINDOW`] of them within [`RATE_WINDOW`]: a sliding window, so no second
+/// anywhere holds more than the limit.
+#[derive(Debug, Default)]
+pub struct MessageWindows {
+    sent: Mutex<HashMap<ConnectionId, VecDeque<Instant>>>,
+}
+
+impl MessageWindows {
+    /// Whether connection `id` may send a message at `now`; one it may is counted.
+    pub fn admit(&self, id: ConnectionId, now: Instant) -> bool {
+        let mut sent = self.lock();
+        let window = sent.entry(id).or_default();
+        while window
+            .front()
+            .is_some_and(|&at| now.saturating_duration_since(at) >= RATE_WINDOW)
+        {
+            window.pop_front();
+        }
+        if window.len() >= MESSAGES_PER_WINDOW {
+            return false;
+        }
+        window.push_back(now);
+        true
+    }
+
+    /// Forgets connection `id`'s window (it closed).
+    pub fn forget(&self, id: ConnectionId) {
+        self.lock().remove(&id);
+    }
+
+    /// How many connections have a window.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no connection has a window.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<ConnectionId, VecDeque<Instant>>> {
+        self.sent.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Users, rooms, messages.
+#[plugin]
+pub mod chat {
+    use std::collections::BTreeSet;
+    use std::time::Instant;
+
+    use serde::Serialize;
+    use serde_json::json;
+    use yoctopus_core::prelude::*;
+    use yoctopus_core::{Connections, Push, SettingsFilter};
+
+    use super::{is_valid_name, MessageWindows, MAX_TEXT_CHARS, MESSAGES_PER_WINDOW};
+
+    /// Connection-scoped. The upgrade check sets `user` for every connection it admits, so no
+    /// request ever sees the empty default; `room` is `None` (`null`) until the first join and
+    /// never goes back to `None`. On the wire: `chat.user`, `chat.room`.
+    #[settings]
+    #[derive(Debug, Default, Clone)]
+    pub struct Settings {
+        /// Who is on this connection, from `?user=NAME`.
+        pub user: String,
+        /// The room the connection is in.
+        pub room: Option<String>,
+    }
+
+    /// `chat:room` `join`.
+    #[derive(RequestFormat)]
+    pub struct JoinRoom {
+        /// The room's name.
+        #[format(with = room_name)]
+        pub room: String,
+    }
+
+    /// `chat:message` `create`.
+    #[derive(RequestFormat)]
+    pub struct RoomMessage {
+        /// What is said, 1 to 500 characters.
+        #[format(with = message_text)]
+        pub text: String,
+    }
+
+    /// `chat:direct` `create`.
+    #[derive(RequestFormat)]
+    pub struct DirectMessage {
+        /// The user written to.
+        pub to: String,
+        /// What is said, 1 to 500 characters.
+        #[format(with = message_text)]
+        pub text: String,
+    }
+
+    /// The answer to a join.
+    #[derive(Debug, Serialize)]
+    pub struct RoomMembers {
+        /// The room joined.
+        pub room: String,
+        /// Its users, sorted, each once.
+        pub users: Vec<String>,
+    }
+
+    /// The answer to a message: how many connections it reached.
+    #[derive(Debug, Serialize)]
+    pub struct Delivered {
+        /// The number of connections the push was queued for.
+        pub delivered: usize,
+    }
+
+    /// The answer to `chat:users` `read`.
+    #[derive(Debug, Serialize)]
+    pub struct Users {
+        /// Every connected user, sorted, each once.
+        pub users: Vec<String>,
+    }
+
+    fn room_name(room: &str) -> Result<(), String> {
+        if is_valid_name(room) {
+            Ok(())
+        } else {
+            Err(format!(
+                "a room name is 1 to {} characters of A-Z, a-z, 0-9, `_` and `-`",
+                super::MAX_NAME_CHARS
+            ))
+        }
+    }
+
+    fn message_text(text: &str) -> Result<(), String> {
+        let chars = text.chars().count();
+        if (1..=MAX_TEXT_CHARS).contains(&chars) {
+            Ok(())
+        } else {
+            Err(format!(
+                "a message is 1 to {MAX_TEXT_CHARS} characters, got {chars}"
+            ))
+        }
+    }
+
+    #[provide]
+    fn message_windows() -> MessageWindows {
+        MessageWindows::default()
+    }
+
+    /// Admits `?user=NAME` with a valid NAME as that user, in no room; refuses anything else
+    /// with 401 before the WebSocket exists.
+    #[on(upgrade)]
+    async fn check_user(upgrade: UpgradeRequest) -> Result<Settings, Refusal> {
+        let user = upgrade
+            .query_param("user")
+            .ok_or_else(|| Refusal::unauthorized("a `user` query parameter is required"))?;
+        if !is_valid_name(&user) {
+            return Err(Refusal::unauthorized(format!(
+                "a user name is 1 to {} characters of A-Z, a-z, 0-9, `_` and `-`",
+                super::MAX_NAME_CHARS
+            )));
+        }
+        Ok(Settings {
+            user: user.into_owned(),
+            room: None,
+        })
+    }
+
+    /// The rate limit. It takes `Meta` and not `Data`, so requests keep their one-pass reading.
+    #[on(request_received)]
+    async fn limit_messages(
+        meta: Meta,
+        id: ConnectionId,
+        windows: State<MessageWindows>,
+    ) -> Result<(), Reject> {
+        if meta.endpoint != "chat:message" || meta.method != "create" {
+            return Ok(());
+        }
+        if windows.admit(id, Instant::now()) {
+            Ok(())
+        } else {
+            tracing::debug!(%id, "a message was rate limited");
+            Err(Reject::new(format!(
+                "rate limited: more than {MESSAGES_PER_WINDOW} messages within one second"
+            )))
+        }
+    }
+
+    /// However the connection ended, the others in its room hear that it left. It is still in
+    /// the register while this runs, which is why the push skips it by id.
+    #[on(connection_closed)]
+    async fn leave_on_close(
+        id: ConnectionId,
+        chat: ConnectionSettings<Settings>,
+        connections: Connections,
+    ) -> Result<(), String> {
+        let Some(room) = &chat.room else {
+            return Ok(());
+        };
+        let left = push("left", &json!({ "user": chat.user, "room": room }))?;
+        let reached = push_to_room(&connections, room, id, &left).await?;
+        tracing::debug!(%id, room, reached, "told the room who left");
+        Ok(())
+    }
+
+    /// A closed connection's rate-limit window goes with it.
+    #[on(connection_closed)]
+    async fn forget_window(id: ConnectionId, windows: State<MessageWindows>) {
+        windows.forget(id);
+    }
+
+    /// `chat:room` `join`: leaves the room the connection was in (if another), enters this one.
+    ///
+    /// The room is set at once (not by a `Reply::change` applied after the handler), so that the
+    /// register already counts the joiner among the room's members below, and so that two joins
+    /// of one connection running side by side each see which room the other left.
+    #[endpoint(name = "room", method = "join")]
+    async fn join(
+        request: JoinRoom,
+        connection: Connection,
+        connections: Connections,
+    ) -> Result<RoomMembers, String> {
+        let room = request.room;
+        let id = connection.id();
+        let mut previous = None;
+        connection
+            .update(|chat: &mut Settings| previous = chat.room.replace(room.clone()))
+            .map_err(|error| error.to_string())?;
+        if previous.as_deref() != Some(room.as_str()) {
+            let user = connection.settings::<Settings>().user.clone();
+            if let Some(old) = previous {
+                let left = push("left", &json!({ "user": user, "room": old }))?;
+                push_to_room(&connections, &old, id, &left).await?;
+            }
+            let joined = push("joined", &json!({ "user": user, "room": room }))?;
+            push_to_room(&connections, &room, id, &joined).await?;
+        }
+        let users = users_of(&connections, Some(&room)).await?;
+        Ok(RoomMembers { room, users })
+    }
+
+    /// `chat:message` `create`: to every other connection in the room.
+    #[endpoint(name = "message", method = "create", requires(self.room != None))]
+    async fn message(
+        request: RoomMessage,
+        id: ConnectionId,
+        chat: ConnectionSettings<Settings>,
+        connections: Connections,
+    ) -> Result<Delivered, String> {
+        let room = chat
+            .room
+            .as_deref()
+            .ok_or("the requirement `chat.room != None` guarantees a room")?;
+        let message = push(
+            "message",
+            &json!({ "user": chat.user, "room": room, "text": request.text }),
+        )?;
+        let delivered = push_to_room(&connections, room, id, &message).await?;
+        Ok(Delivered { delivered })
+    }
+
+    /// `chat:direct` `create`: to every connection of a user (but the sending one).
+    #[endpoint(name = "direct", method = "create")]
+    async fn direct(
+        request: DirectMessage,
+        id: ConnectionId,
+        chat: ConnectionSettings<Settings>,
+        connections: Connections,
+    ) -> Result<Delivered, String> {
+        let targets = connections
+            .select(SettingsFilter::all().with("chat", "user", request.to.as_str()))
+            .await
+            .map_err(|error| error.to_string())?
+            .value;
+        if targets.is_empty() {
+            return Err(format!("user `{}` is not connected", request.to));
+        }
+        let direct = push(
+            "direct",
+            &json!({ "from": chat.user, "text": request.text }),
+        )?;
+        let delivered = deliver(&connections, targets, id, &direct).await;
+        Ok(Delivered { delivered })
+    }
+
+    /// `chat:users` `read`: every connected user.
+    #[endpoint(name = "users", method = "read")]
+    async fn users(connections: Connections) -> Result<Users, String> {
+        Ok(Users {
+            users: users_of(&connections, None).await?,
+        })
+    }
+
+    /// A push made once, for every connection it goes to.
+    fn push(kind: &str, data: &serde_json::Value) -> Result<Push, String> {
+        Push::new(kind, data).map_err(|error| error.to_string())
+    }
+
+    /// The connections in `room`: `chat.room` holds the JSON string `room`.
+    fn in_room(room: &str) -> SettingsFilter {
+        SettingsFilter::all().with("chat", "room", room)
+    }
+
+    /// Pushes to every connection in `room` but `sender`; answers how many it reached.
+    async fn push_to_room(
+        connections: &Connections,
+        room: &str,
+        sender: ConnectionId,
+        push: &Push,
+    ) -> Result<usize, String> {
+        let members = connections
+            .select(in_room(room))
+            .await
+            .map_err(|error| error.to_string())?
+            .value;
+        Ok(deliver(connections, members, sender, push).await)
+    }
+
+    /// Pushes to every one of `targets` but `sender`; answers how many it reached. A target that
+    /// closed meanwhile, or stopped reading (and is being closed for it), is not counted.
+    async fn deliver(
+        connections: &Connections,
+        targets: Vec<ConnectionId>,
+        sender: ConnectionId,
+        push: &Push,
+    ) -> usize {
+        let mut delivered = 0;
+        for target in targets.into_iter().filter(|&target| target != sender) {
+            match connections.push(target, push.clone()).await {
+                Ok(()) => delivered += 1,
+                Err(error) => tracing::debug!(%target, %error, "a push was not delivered"),
+            }
+        }
+        delivered
+    }
+
+    /// The users of the connections in `room` (every connection for `None`), sorted, each once.
+    ///
+    /// One `exports()` gathers every connection's user and room in one query (on a cluster too,
+    /// where `Connections::get` reaches only this server's); it costs a walk over every
+    /// connection, which a chat of many rooms would trade for an index of its own. A connection
+    /// whose `connection_closed` listeners are running is still listed.
+    async fn users_of(
+        connections: &Connections,
+        room: Option<&str>,
+    ) -> Result<Vec<String>, String> {
+        let exports = connections
+            .exports()
+            .await
+            .map_err(|error| error.to_string())?
+            .value;
+        let users: BTreeSet<String> = exports
+            .iter()
+            .map(|(_, settings)| &settings["chat"])
+            .filter(|chat| room.is_none_or(|room| chat["room"] == room))
+            .filter_map(|chat| chat["user"].as_str())
+            .map(str::to_owned)
+            .collect();
+        Ok(users.into_iter().collect())
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let server = ServerBuilder::from_env()?
+        .plugin(chat::plugin())
+        .start()
+        .await?;
+    println!("chat listening on ws://{}/?user=NAME", server.local_addr());
+    server
+        .run_until(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The contract over real sockets, plus the rate limit's window with made-up instants.
+
+    use std::collections::VecDeque;
+    use std::net::SocketAddr;
+    use std::time::{Duration, Instant};
+
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::{json, Value};
+    use tokio::net::TcpStream;
+    use tokio_tungstenite::tungstenite::{self, Message};
+    use tokio_tungstenite::WebSocketStream;
+    use yoctopus_core::prelude::*;
+
+    use super::{chat, is_valid_name, MessageWindows};
+
+    /// How long any one wait may take.
+    const WAIT: Duration = Duration::from_secs(10);
+
+    async fn start() -> Server {
+        start_with(Server::builder()).await
+    }
+
+    /// The example's plugin on `builder`, on a free port of 127.0.0.1.
+    async fn start_with(builder: ServerBuilder) -> Server {
+        builder
+            .port(0)
+            .plugin(chat::plugin())
+            .start()
+            .await
+            .expect("the example starts")
+    }
+
+    /// A client over a TCP stream of its own, so that a test can also drop it without a close
+    /// frame. Pushes that arrive while it waits for a reply are kept, in order, for `push`.
+    struct Client {
+        socket: WebSocketStream<TcpStream>,
+        next_id: u64,
+        pushes: VecDeque<Value>,
+    }
+
+    impl Client {
+        /// Connects as `user` and makes one request, whose reply proves that the server has
+        /// entered the connection in its register (it does so after the `101`).
+        async fn connect(server: &Server, user: &str) -> Self {
+            let mut client = Self::try_connect(server.local_addr(), &format!("/?user={user}"))
+                .await
+                .unwrap_or_else(|error| panic!("{user} connects: {error}"));
+            let reply = client.request("chat:users", "read", Value::Null).await;
+            assert_eq!(reply["meta"]["status"], "ok", "{reply}");
+            client
+        }
+
+        async fn try_connect(addr: SocketAddr, path: &str) -> Result<Self, tungstenite::Error> {
+            let stream = tokio::time::timeout(WAIT, TcpStream::connect(addr))
+                .await
+                .expect("TCP connects in time")
+                .expect("TCP connects");
+            let (socket, _) = tokio::time::timeout(
+                WAIT,
+                tokio_tungstenite::client_async(format!("ws://{addr}{path}"), stream),
+            )
+            .await
+            .expect("a handshake answer in time")?;
+            Ok(Self {
+                socket,
+                next_id: 0,
+                pushes: VecDeque::new(),
+            })
+        }
+
+        /// Sends a request without waiting; answers its id.
+        async fn send(&mut self, endpoint: &str, method: &str, data: Value) -> u64 {
+            self.next_id += 1;
+            let request = json!({
+                "meta": {"id": self.next_id, "endpoint": endpoint, "method": method},
+                "data": data,
+            });
+            tokio::time::timeout(WAIT, self.socket.send(Message::text(request.to_string())))
+                .await
+                .expect("the request is sent in time")
+                .expect("the request is sent");
+            self.next_id
+        }
+
+        /// The next text message, push or reply.
+        async fn receive(&mut self) -> Value {
+            loop {
+                let message = tokio::time::timeout(WAIT, self.socket.next())
+                    .await
+                    .expect("a message in time")
+                    .expect("the connection is open")
+                    .expect("a readable message");
+                if let Message::Text(text) = message {
+                    return serde_json::from_str(&text).expect("JSON");
+                }
+            }
+        }
+
+        /// The next reply; pushes before it are kept.
+        async fn reply(&mut self) -> Value {
+            loop {
+                let message = self.receive().await;
+                if message["meta"]["method"] == "notify" {
+                    self.pushes.push_back(message);
+                } else {
+                    return message;
+                }
+            }
+        }
+
+        /// Sends a request and waits for its reply.
+        async fn request(&mut self, endpoint: &str, method: &str, data: Value) -> Value {
+            let id = self.send(endpoint, method, data).await;
+            let reply = self.reply().await;
+            assert_eq!(
+                reply["meta"]["id"], id,
+                "replies come one at a time: {reply}"
+            );
+            reply
+        }
+
+        /// Sends a request and asserts its whole reply is `ok` with `data`.
+        async fn assert_ok(&mut self, endpoint: &str, method: &str, request: Value, data: Value) {
+            let reply = self.request(endpoint, method, request).await;
+            assert_eq!(reply, ok(self.next_id, endpoint, method, data));
+        }
+
+        /// Sends a request and asserts its whole reply is an error saying `error`.
+        async fn assert_error(
+            &mut self,
+            endpoint: &str,
+            method: &str,
+            request: Value,
+            error: Value,
+        ) {
+            let reply = self.request(endpoint, method, request).await;
+            assert_eq!(reply, refused(self.next_id, endpoint, method, error));
+        }
+
+        async fn join(&mut self, room: &str, users: &[&str]) {
+            self.assert_ok(
+                "chat:room",
+                "join",
+                json!({"room": room}),
+                json!({"room": room, "users": users}),
+            )
+            .await;
+        }
+
+        async fn say(&mut self, text: &str, delivered: usize) {
+            self.assert_ok(
+                "chat:message",
+                "create",
+                json!({"text": text}),
+                json!({"delivered": delivered}),
+            )
+            .await;
+        }
+
+        /// The next push (bounded, like every wait).
+        async fn push(&mut self) -> Value {
+            match self.pushes.pop_front() {
+                Some(push) => push,
+                None => {
+                    let message = self.receive().await;
+                    assert_eq!(message["meta"]["method"], "notify", "a push: {message}");
+                    message
+                }
+            }
+        }
+
+        /// Asserts that no push came before the reply to a request sent now: a push made before
+        /// this call would have been queued ahead of that reply.
+        async fn assert_no_push(&mut self) {
+            let reply = self.request("chat:users", "read", Value::Null).await;
+            assert_eq!(reply["meta"]["status"], "ok", "{reply}");
+            assert_eq!(self.pushes, VecDeque::<Value>::new(), "no push");
+        }
+    }
+
+    fn ok(id: u64, endpoint: &str, method: &str, data: Value) -> Value {
+        json!({
+            "meta": {"id": id, "endpoint": endpoint, "method": method, "status": "ok"},
+            "data": data,
+        })
+    }
+
+    fn refused(id: u64, endpoint: &str, method: &str, error: Value) -> Value {
+        json!({
+            "meta": {"id": id, "endpoint": endpoint, "method": method, "status": "error"},
+            "error": error,
+        })
+    }
+
+    fn notify(kind: &str, data: Value) -> Value {
+        json!({"meta": {"method": "notify", "type": kind}, "data": data})
+    }
+
+    fn joined(user: &str, room: &str) -> Value {
+        notify("joined", json!({"user": user, "room": room}))
+    }
+
+    fn left(user: &str, room: &str) -> Value {
+        notify("left", json!({"user": user, "room": room}))
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_invalid_user_name_is_refused_with_401() {
+        let server = start().await;
+        let too_long = "a".repeat(33);
+        for path in [
+            "/".to_owned(),
+            "/?name=ann".to_owned(),
+            "/?user=".to_owned(),
+            format!("/?user={too_long}"),
+            "/?user=ann%20lee".to_owned(),
+            "/?user=ann+lee".to_owned(),
+            "/?user=ann%2F".to_owned(),
+            "/?user=%C3%A9".to_owned(),
+        ] {
+            match Client::try_connect(server.local_addr(), &path).await {
+                Err(tungstenite::Error::Http(response)) => {
+                    assert_eq!(response.status().as_u16(), 401, "{path}");
+                }
+                Err(other) => panic!("{path}: expected an HTTP refusal, got {other}"),
+                Ok(_) => panic!("{path}: the handshake was accepted"),
+            }
+        }
+        let longest = "a".repeat(32);
+        for user in ["A-z_0-9", "x", longest.as_str()] {
+            Client::connect(&server, user).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn joining_answers_the_rooms_users_and_tells_every_other_connection_in_it() {
+        let server = start().await;
+        let mut bob = Client::connect(&server, "bob").await;
+        let mut ann = Client::connect(&server, "ann").await;
+        let mut ann_again = Client::connect(&server, "ann").await;
+        let mut carol = Client::connect(&server, "carol").await;
+        carol.join("random", &["carol"]).await;
+
+        bob.join("general", &["bob"]).await;
+        ann.join("general", &["ann", "bob"]).await;
+        assert_eq!(bob.push().await, joined("ann", "general"));
+        ann_again.join("general", &["ann", "bob"]).await;
+        assert_eq!(bob.push().await, joined("ann", "general"));
+        assert_eq!(ann.push().await, joined("ann", "general"));
+
+        for client in [&mut bob, &mut ann, &mut ann_again, &mut carol] {
+            client.assert_no_push().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn joining_the_room_one_is_in_answers_again_and_pushes_nothing() {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        let mut bob = Client::connect(&server, "bob").await;
+        ann.join("general", &["ann"]).await;
+        bob.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("bob", "general"));
+
+        bob.join("general", &["ann", "bob"]).await;
+        ann.assert_no_push().await;
+        bob.assert_no_push().await;
+    }
+
+    #[tokio::test]
+    async fn switching_rooms_tells_the_old_room_who_left_and_the_new_one_who_joined() {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        let mut bob = Client::connect(&server, "bob").await;
+        let mut carol = Client::connect(&server, "carol").await;
+        ann.join("general", &["ann"]).await;
+        carol.join("random", &["carol"]).await;
+        bob.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("bob", "general"));
+
+        bob.join("random", &["bob", "carol"]).await;
+        assert_eq!(ann.push().await, left("bob", "general"));
+        assert_eq!(carol.push().await, joined("bob", "random"));
+        ann.join("random", &["ann", "bob", "carol"]).await;
+        assert_eq!(bob.push().await, joined("ann", "random"));
+        assert_eq!(carol.push().await, joined("ann", "random"));
+
+        for client in [&mut ann, &mut bob, &mut carol] {
+            client.assert_no_push().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_room_name_is_an_error_reply_and_leaves_the_connection_where_it_was() {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        ann.join("general", &["ann"]).await;
+        let rule = "room: a room name is 1 to 32 characters of A-Z, a-z, 0-9, `_` and `-`";
+        for room in ["", &"r".repeat(33), "the lounge", "a/b", "café"] {
+            ann.assert_error("chat:room", "join", json!({"room": room}), json!([rule]))
+                .await;
+        }
+        ann.assert_error(
+            "chat:room",
+            "join",
+            json!({"room": 7}),
+            json!(["room: expected string, got number"]),
+        )
+        .await;
+        let mut bob = Client::connect(&server, "bob").await;
+        bob.join("general", &["ann", "bob"]).await;
+        bob.join(&"r".repeat(32), &["bob"]).await;
+    }
+
+    #[tokio::test]
+    async fn a_message_reaches_every_other_connection_in_the_room_and_no_one_else() {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        let mut ann_again = Client::connect(&server, "ann").await;
+        let mut bob = Client::connect(&server, "bob").await;
+        let mut carol = Client::connect(&server, "carol").await;
+        let mut dave = Client::connect(&server, "dave").await;
+        carol.join("random", &["carol"]).await;
+        ann.join("general", &["ann"]).await;
+        ann_again.join("general", &["ann"]).await;
+        bob.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("ann", "general"));
+        assert_eq!(ann.push().await, joined("bob", "general"));
+        assert_eq!(ann_again.push().await, joined("bob", "general"));
+
+        ann.say("hello", 2).await;
+        let message = notify(
+            "message",
+            json!({"user": "ann", "room": "general", "text": "hello"}),
+        );
+        assert_eq!(ann_again.push().await, message);
+        assert_eq!(bob.push().await, message);
+        for client in [&mut ann, &mut ann_again, &mut bob, &mut carol, &mut dave] {
+            client.assert_no_push().await;
+        }
+
+        carol.say("anyone?", 0).await;
+        for client in [&mut ann, &mut ann_again, &mut bob, &mut carol, &mut dave] {
+            client.assert_no_push().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_message_before_joining_is_refused_naming_the_requirement() {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        ann.assert_error(
+            "chat:message",
+            "create",
+            json!({"text": "hello"}),
+            json!("requirement not met: chat.room != None"),
+        )
+        .await;
+        ann.join("general", &["ann"]).await;
+        ann.say("hello", 0).await;
+    }
+
+    #[tokio::test]
+    async fn a_message_of_0_or_501_characters_is_refused_and_500_are_delivered() {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        let mut bob = Client::connect(&server, "bob").await;
+        ann.join("general", &["ann"]).await;
+        bob.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("bob", "general"));
+
+        for (text, chars) in [(String::new(), 0), ("x".repeat(501), 501)] {
+            ann.assert_error(
+                "chat:message",
+                "create",
+                json!({"text": text}),
+                json!([format!(
+                    "text: a message is 1 to 500 characters, got {chars}"
+                )]),
+            )
+            .await;
+        }
+        bob.assert_no_push().await;
+
+        // Characters, not bytes: 500 two-byte characters are a message.
+        let longest = "é".repeat(500);
+        ann.say(&longest, 1).await;
+        assert_eq!(
+            bob.push().await,
+            notify(
+                "message",
+                json!({"user": "ann", "room": "general", "text": longest})
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_direct_message_reaches_every_connection_of_the_user() {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        let mut bob = Client::connect(&server, "bob").await;
+        let mut bob_again = Client::connect(&server, "bob").await;
+        let mut carol = Client::connect(&server, "carol").await;
+
+        ann.assert_ok(
+            "chat:direct",
+            "create",
+            json!({"to": "bob", "text": "psst"}),
+            json!({"delivered": 2}),
+        )
+        .await;
+        let direct = notify("direct", json!({"from": "ann", "text": "psst"}));
+        assert_eq!(bob.push().await, direct);
+        assert_eq!(bob_again.push().await, direct);
+
+        // To oneself: the user's other connections, not the sending one.
+        bob.assert_ok(
+            "chat:direct",
+            "create",
+            json!({"to": "bob", "text": "note to self"}),
+            json!({"delivered": 1}),
+        )
+        .await;
+        assert_eq!(
+            bob_again.push().await,
+            notify("direct", json!({"from": "bob", "text": "note to self"}))
+        );
+        for client in [&mut ann, &mut bob, &mut bob_again, &mut carol] {
+            client.assert_no_push().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_direct_message_to_a_user_who_is_not_connected_is_an_error_naming_them() {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        ann.assert_error(
+            "chat:direct",
+            "create",
+            json!({"to": "zoe", "text": "hi"}),
+            json!("user `zoe` is not connected"),
+        )
+        .await;
+        ann.assert_error(
+            "chat:direct",
+            "create",
+            json!({"to": "zoe", "text": ""}),
+            json!(["text: a message is 1 to 500 characters, got 0"]),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn users_lists_every_connected_user_once_sorted() {
+        let server = start().await;
+        let mut zed = Client::connect(&server, "zed").await;
+        zed.assert_ok("chat:users", "read", Value::Null, json!({"users": ["zed"]}))
+            .await;
+        let _ann = Client::connect(&server, "ann").await;
+        let _ann_again = Client::connect(&server, "ann").await;
+        let mut bob = Client::connect(&server, "Bob").await;
+        bob.join("general", &["Bob"]).await;
+        for client in [&mut zed, &mut bob] {
+            client
+                .assert_ok(
+                    "chat:users",
+                    "read",
+                    Value::Null,
+                    json!({"users": ["Bob", "ann", "zed"]}),
+                )
+                .await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_member_closing_with_a_close_frame_is_left_for_the_others_in_the_room() {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        let mut bob = Client::connect(&server, "bob").await;
+        let mut carol = Client::connect(&server, "carol").await;
+        carol.join("random", &["carol"]).await;
+        ann.join("general", &["ann"]).await;
+        bob.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("bob", "general"));
+
+        tokio::time::timeout(WAIT, bob.socket.close(None))
+            .await
+            .expect("closed in time")
+            .expect("the close frame is sent");
+        assert_eq!(ann.push().await, left("bob", "general"));
+        carol.assert_no_push().await;
+    }
+
+    #[tokio::test]
+    async fn a_member_vanishing_without_a_close_frame_is_left_for_the_others_in_the_room() {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        let mut bob = Client::connect(&server, "bob").await;
+        ann.join("general", &["ann"]).await;
+        bob.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("bob", "general"));
+
+        // The TCP stream ends under the WebSocket: no close frame is ever sent.
+        let mut stream = bob.socket.into_inner();
+        tokio::io::AsyncWriteExt::shutdown(&mut stream)
+            .await
+            .expect("the stream shuts down");
+        drop(stream);
+        assert_eq!(ann.push().await, left("bob", "general"));
+        ann.assert_no_push().await;
+    }
+
+    #[tokio::test]
+    async fn a_member_that_leaves_pings_unanswered_is_left_for_the_others_in_the_room() {
+        let server = start_with(
+            Server::builder()
+                .ping_interval(Duration::from_millis(200))
+                .max_lost_pings(2),
+        )
+        .await;
+        let mut ann = Client::connect(&server, "ann").await;
+        let mut bob = Client::connect(&server, "bob").await;
+        ann.join("general", &["ann"]).await;
+        bob.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("bob", "general"));
+
+        // Bob's socket stays open but is never read again, so his pings go unanswered; Ann keeps
+        // reading (which answers hers) while she waits.
+        assert_eq!(ann.push().await, left("bob", "general"));
+        ann.assert_no_push().await;
+        drop(bob);
+    }
+
+    #[tokio::test]
+    async fn the_eleventh_message_within_a_second_is_rate_limited_and_the_connection_stays_usable()
+    {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        let mut bob = Client::connect(&server, "bob").await;
+        ann.join("general", &["ann"]).await;
+        bob.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("bob", "general"));
+
+        // Sent together so that they fall well within one second; requests run side by side, so
+        // which of them is the excess is the server's to decide.
+        let mut sent = Vec::new();
+        for n in 1..=11 {
+            let text = format!("message {n}");
+            sent.push(
+                bob.send("chat:message", "create", json!({"text": text}))
+                    .await,
+            );
+        }
+        let mut limited = Vec::new();
+        for _ in &sent {
+            let reply = bob.reply().await;
+            let id = reply["meta"]["id"].as_u64().expect("a numeric id");
+            assert!(sent.contains(&id), "{reply}");
+            if reply != ok(id, "chat:message", "create", json!({"delivered": 1})) {
+                assert_eq!(
+                    reply,
+                    refused(
+                        id,
+                        "chat:message",
+                        "create",
+                        json!("rate limited: more than 10 messages within one second")
+                    )
+                );
+                limited.push(id);
+            }
+        }
+        assert_eq!(limited.len(), 1, "one of eleven is the excess");
+        let by_text = |push: &Value| push["data"]["text"].as_str().map(str::to_owned);
+        let mut pushes = Vec::new();
+        for _ in 0..10 {
+            pushes.push(ann.push().await);
+        }
+        pushes.sort_by_key(by_text);
+        let mut expected: Vec<Value> = (1..=11)
+            .zip(&sent)
+            .filter(|&(_, id)| *id != limited[0])
+            .map(|(n, _)| {
+                let text = format!("message {n}");
+                notify(
+                    "message",
+                    json!({"user": "bob", "room": "general", "text": text}),
+                )
+            })
+            .collect();
+        expected.sort_by_key(by_text);
+        assert_eq!(pushes, expected);
+
+        bob.assert_ok(
+            "chat:users",
+            "read",
+            Value::Null,
+            json!({"users": ["ann", "bob"]}),
+        )
+        .await;
+        bob.assert_ok(
+            "chat:direct",
+            "create",
+            json!({"to": "ann", "text": "still here"}),
+            json!({"delivered": 1}),
+        )
+        .await;
+        assert_eq!(
+            ann.push().await,
+            notify("direct", json!({"from": "bob", "text": "still here"}))
+        );
+        // Another connection's window is its own.
+        ann.say("hi", 1).await;
+    }
+
+    #[test]
+    fn a_window_admits_ten_messages_per_second_and_forgets_a_closed_connection() {
+        let windows = MessageWindows::default();
+        let id: ConnectionId = "5f1c0d2e9a7b3c41-1".parse().expect("an id");
+        let other: ConnectionId = "5f1c0d2e9a7b3c41-2".parse().expect("an id");
+        let start = Instant::now();
+        let at = |millis| start + Duration::from_millis(millis);
+        for n in 0..10 {
+            assert!(windows.admit(id, at(n * 50)), "message {n}");
+        }
+        assert!(!windows.admit(id, at(999)), "the 11th within a second");
+        assert!(windows.admit(other, at(999)), "another connection");
+        // A second after the first message, its place is free again, and only its place.
+        assert!(windows.admit(id, at(1000)));
+        assert!(!windows.admit(id, at(1001)));
+        assert!(windows.admit(id, at(1050)));
+        assert_eq!(windows.len(), 2);
+        windows.forget(id);
+        windows.forget(other);
+        assert!(windows.is_empty());
+    }
+
+    #[test]
+    fn names_are_1_to_32_letters_digits_underscores_and_hyphens() {
+        for name in ["a", "Ann_Lee-2", &"z".repeat(32)] {
+            assert!(is_valid_name(name), "{name}");
+        }
+        for name in ["", &"z".repeat(33), "ann lee", "ann/", "é", "ann%2F"] {
+            assert!(!is_valid_name(name), "{name}");
+        }
+    }
+}
