@@ -254,6 +254,12 @@ mod visitor {
     async fn read(connection: Connection) -> Option<serde_json::Value> {
         connection.settings_json("visitor")
     }
+
+    /// A handler asking for the upgrade request: connections keep it for their whole life.
+    #[endpoint(name = "target", method = "read")]
+    async fn target(upgrade: UpgradeRequest) -> String {
+        upgrade.target().to_owned()
+    }
 }
 
 async fn visitor_server(builder: yoctopus_core::ServerBuilder) -> (Server, Arc<Seen>) {
@@ -282,6 +288,14 @@ async fn connection_opened_reads_the_query_token_and_a_header() {
             "read",
             Value::Null,
             json!({"token": "t one", "clientName": "test-suite", "path": "/chat"}),
+        )
+        .await;
+    client
+        .assert_ok(
+            "visitor:target",
+            "read",
+            Value::Null,
+            json!("/chat?token=t%20one&x=1"),
         )
         .await;
 }

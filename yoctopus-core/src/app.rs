@@ -75,6 +75,8 @@ pub(crate) struct App {
     observer: Weak<dyn SettingsObserver>,
     node: NodeId,
     next_sequence: AtomicU64,
+    /// Whether connections keep their upgrade request after opening (a plugin asks for it).
+    keeps_upgrade_request: bool,
 }
 
 impl App {
@@ -102,6 +104,10 @@ impl App {
             |type_id| services.has_state(type_id),
         )?;
         let binary = binary_messages(&router, parts.binary_handler)?;
+        let keeps_upgrade_request = router
+            .plugins()
+            .iter()
+            .any(|plugin| plugin.keeps_upgrade_request);
         let lifecycle = Arc::new(Lifecycle::new(router.plugins(), &registry));
         let observes = lifecycle.observes_settings();
         Ok(Arc::new_cyclic(|app: &Weak<Self>| {
@@ -121,6 +127,7 @@ impl App {
                 observer,
                 node: parts.node,
                 next_sequence: AtomicU64::new(1),
+                keeps_upgrade_request,
             }
         }))
     }
@@ -161,7 +168,7 @@ impl App {
                 let call = Call::new(
                     connection.clone(),
                     Arc::clone(&self.services),
-                    RequestData::Binary(bytes),
+                    RequestData::Binary(Box::new(bytes)),
                 );
                 let work = handler(call);
                 let connection = connection.clone();
@@ -185,6 +192,15 @@ impl App {
 
     pub(crate) fn message_handler(&self) -> Option<&MessageHandler> {
         self.message_handler.as_ref()
+    }
+
+    /// Whether anything reads an upgrade request beyond its addresses: an upgrade check, a
+    /// `connection_opened` listener or a plugin that keeps it. When nothing does, the server
+    /// copies nothing of it.
+    pub(crate) fn reads_upgrade_requests(&self) -> bool {
+        self.keeps_upgrade_request
+            || self.lifecycle.checks_upgrades()
+            || self.lifecycle.opened_reads_upgrade()
     }
 
     /// Runs the upgrade checks; an admitted connection carries the settings they gave it.
@@ -214,9 +230,15 @@ impl App {
         outbound: mpsc::Sender<Outbound>,
         max_in_flight: usize,
     ) -> Connection {
+        let upgrade = admitted.upgrade;
         let connection = Connection::new(ConnectionParts {
             id,
-            upgrade: admitted.upgrade,
+            remote_addr: upgrade.remote_addr(),
+            local_port: upgrade.local_addr().port(),
+            secure: upgrade.is_secure(),
+            upgrade: self
+                .keeps_upgrade_request
+                .then(|| Box::new(upgrade.clone())),
             store: admitted.store,
             registry: Arc::clone(&self.registry),
             observer: self.observer.clone(),
@@ -225,7 +247,7 @@ impl App {
         });
         self.services.register().insert(connection.clone());
         self.lifecycle
-            .connection_opened(&connection, &self.services)
+            .connection_opened(&connection, &self.services, upgrade)
             .await;
         connection
     }

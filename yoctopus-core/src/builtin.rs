@@ -28,14 +28,16 @@ pub mod yoctopus {
     /// Fills in what the upgrade request says about the connection, before any other plugin's
     /// `connection_opened` listener runs (this plugin is registered first).
     #[on(connection_opened)]
-    async fn opened(
-        connection: Connection,
-        upgrade: UpgradeRequest,
-    ) -> Result<(), crate::SettingsError> {
+    async fn opened(connection: Connection) -> Result<(), crate::SettingsError> {
+        let (secure, port, remote) = (
+            connection.is_secure(),
+            connection.local_port(),
+            connection.remote_addr().ip().to_string(),
+        );
         connection.update(|settings: &mut Settings| {
-            settings.is_secure = upgrade.is_secure();
-            settings.port = upgrade.local_addr().port();
-            settings.remote_address = upgrade.remote_addr().ip().to_string();
+            settings.is_secure = secure;
+            settings.port = port;
+            settings.remote_address = remote;
         })
     }
 

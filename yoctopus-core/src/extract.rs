@@ -58,8 +58,18 @@ pub struct Call {
     connection: Connection,
     services: Arc<Services>,
     data: RequestData,
+    /// What only listeners and some handlers need, boxed so that the plain request's `Call`
+    /// (moved into every handler's future) stays small.
+    extra: Option<Box<Extra>>,
+}
+
+/// The parts of a call beyond the connection and `data`.
+#[derive(Debug, Default)]
+struct Extra {
     meta: Option<Meta>,
     event: Event,
+    /// The upgrade request, for `connection_opened` listeners.
+    upgrade: Option<UpgradeRequest>,
 }
 
 /// A request's `data`: already read into the endpoint's request type (when `data` followed `meta`
@@ -70,15 +80,16 @@ pub enum RequestData {
     /// `data` as sent.
     Text(Box<RawValue>),
     /// `data` as a value (after request listeners, or a response for response listeners).
-    Value(Value),
+    Value(Box<Value>),
     /// A binary message.
-    Binary(bytes::Bytes),
+    Binary(Box<bytes::Bytes>),
 }
 
 /// What else an event carries.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) enum Event {
     /// Nothing beyond the connection and the request.
+    #[default]
     Plain,
     /// The connection closed with this code.
     Closed(u16),
@@ -92,19 +103,35 @@ impl Call {
             connection,
             services,
             data,
-            meta: None,
-            event: Event::Plain,
+            extra: None,
         }
     }
 
     pub(crate) fn with_meta(mut self, meta: Option<Meta>) -> Self {
-        self.meta = meta;
+        if meta.is_some() || self.extra.is_some() {
+            self.extra.get_or_insert_with(Box::default).meta = meta;
+        }
         self
     }
 
     pub(crate) fn with_event(mut self, event: Event) -> Self {
-        self.event = event;
+        self.extra.get_or_insert_with(Box::default).event = event;
         self
+    }
+
+    pub(crate) fn with_upgrade(mut self, upgrade: UpgradeRequest) -> Self {
+        self.extra.get_or_insert_with(Box::default).upgrade = Some(upgrade);
+        self
+    }
+
+    fn meta(&self) -> Option<&Meta> {
+        self.extra.as_ref()?.meta.as_ref()
+    }
+
+    fn event(&self) -> Event {
+        self.extra
+            .as_ref()
+            .map_or(Event::Plain, |extra| extra.event)
     }
 
     /// The connection the call is about.
@@ -136,7 +163,7 @@ impl Call {
                     Value::Null
                 }
             };
-            self.data = RequestData::Value(value);
+            self.data = RequestData::Value(Box::new(value));
         }
         match &self.data {
             RequestData::Value(value) => value,
@@ -181,6 +208,8 @@ pub trait FromCall: Sized {
     const READS_DATA: bool = false;
     /// Whether this argument needs the request's `meta`.
     const READS_META: bool = false;
+    /// Whether this argument needs the connection's upgrade request kept after it opened.
+    const KEEPS_UPGRADE: bool = false;
     /// The request's format in the original notation, when this argument is the request.
     const FORMAT: Option<fn() -> Value> = None;
     /// The request's JSON Schema, when this argument is the request.
@@ -212,7 +241,7 @@ impl<T: RequestFormat + Send + 'static> FromCall for T {
                 Err(_) => return Err(Outcome::internal_error()),
             },
             RequestData::Text(data) => data,
-            RequestData::Value(value) => return validate_value(value),
+            RequestData::Value(value) => return validate_value(*value),
             // Request formats are only for endpoints, which never get binary messages.
             RequestData::Binary(_) => return Err(Outcome::internal_error()),
         };
@@ -368,7 +397,7 @@ impl FromCall for bytes::Bytes {
 
     fn from_call(call: &mut Call) -> Result<Self, Outcome> {
         match call.take_data() {
-            RequestData::Binary(bytes) => Ok(bytes),
+            RequestData::Binary(bytes) => Ok(*bytes),
             _ => Err(Outcome::internal_error()),
         }
     }
@@ -382,8 +411,15 @@ impl FromCall for Connections {
 }
 
 impl FromCall for UpgradeRequest {
+    const KEEPS_UPGRADE: bool = true;
+
     fn from_call(call: &mut Call) -> Result<Self, Outcome> {
-        Ok(call.connection.upgrade_request().clone())
+        let opening = call.extra.as_ref().and_then(|extra| extra.upgrade.as_ref());
+        // Kept whenever a plugin asks for it past `connection_opened` (`KEEPS_UPGRADE`).
+        opening
+            .or(call.connection.upgrade_request())
+            .cloned()
+            .ok_or_else(Outcome::internal_error)
     }
 }
 
@@ -394,7 +430,7 @@ impl FromCall for Meta {
     const READS_META: bool = true;
 
     fn from_call(call: &mut Call) -> Result<Self, Outcome> {
-        call.meta.clone().ok_or_else(Outcome::internal_error)
+        call.meta().cloned().ok_or_else(Outcome::internal_error)
     }
 }
 
@@ -420,7 +456,7 @@ impl FromCall for Closed {
     const SCOPE: u16 = scope::CLOSED;
 
     fn from_call(call: &mut Call) -> Result<Self, Outcome> {
-        match call.event {
+        match call.event() {
             Event::Closed(code) => Ok(Self { code }),
             _ => Err(Outcome::internal_error()),
         }
@@ -438,7 +474,7 @@ impl FromCall for ConnectionChanged {
     const SCOPE: u16 = scope::CONNECTION_CHANGED;
 
     fn from_call(call: &mut Call) -> Result<Self, Outcome> {
-        match call.event {
+        match call.event() {
             Event::Changed(plugin) => Ok(Self { plugin }),
             _ => Err(Outcome::internal_error()),
         }

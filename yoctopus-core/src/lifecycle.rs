@@ -12,7 +12,7 @@ use std::task::Context;
 use futures_util::FutureExt;
 use tracing::Instrument;
 
-use crate::connection::Connection;
+use crate::connection::{Connection, UpgradeRequest};
 use crate::extract::{Call, Event, RequestData, UpgradeCall};
 use crate::fault::{panic_message, ErrorEvent};
 use crate::listener::{InitialSettings, Refusal, Step};
@@ -106,6 +106,11 @@ impl Lifecycle {
         !self.response_sent.is_empty()
     }
 
+    /// Whether a `connection_opened` listener reads the upgrade request.
+    pub(crate) fn opened_reads_upgrade(&self) -> bool {
+        self.opened.iter().any(|listener| listener.reads_upgrade)
+    }
+
     pub(crate) fn checks_upgrades(&self) -> bool {
         !self.upgrade_checks.is_empty()
     }
@@ -139,14 +144,19 @@ impl Lifecycle {
         Ok(initial)
     }
 
+    /// Runs the `connection_opened` listeners; those that ask see the whole upgrade request.
     pub(crate) async fn connection_opened(
         &self,
         connection: &Connection,
         services: &Arc<Services>,
+        upgrade: UpgradeRequest,
     ) {
-        let call = || Call::new(connection.clone(), Arc::clone(services), null_data());
         for listener in &self.opened {
-            run_listener(listener, &mut call()).await;
+            let mut call = Call::new(connection.clone(), Arc::clone(services), null_data());
+            if listener.reads_upgrade {
+                call = call.with_upgrade(upgrade.clone());
+            }
+            run_listener(listener, &mut call).await;
         }
     }
 
@@ -173,7 +183,7 @@ impl Lifecycle {
     ) -> Outcome {
         for listener in &self.request_received {
             match run_listener(listener, &mut call).await {
-                Step::Replace(data) => call.set_data(RequestData::Value(data)),
+                Step::Replace(data) => call.set_data(RequestData::Value(Box::new(data))),
                 Step::Reject(error) => return Outcome::Error(error),
                 Step::Pass | Step::Failed(_) => {}
             }
@@ -193,12 +203,12 @@ impl Lifecycle {
         };
         if self.response_data_seen {
             let parsed = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
-            response.set_data(RequestData::Value(parsed));
+            response.set_data(RequestData::Value(Box::new(parsed)));
         }
         let mut replaced = false;
         for listener in &self.response_prepared {
             if let Step::Replace(data) = run_listener(listener, &mut response).await {
-                response.set_data(RequestData::Value(data));
+                response.set_data(RequestData::Value(Box::new(data)));
                 replaced = true;
             }
         }

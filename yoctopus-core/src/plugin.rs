@@ -41,6 +41,9 @@ pub struct PluginDef {
     pub needs: &'static [Need],
     /// Its handler of binary messages (`#[binary]`), requirements included.
     pub binary: Option<Handler>,
+    /// Whether an endpoint or a listener past `connection_opened` takes the upgrade request, which
+    /// connections then keep for their whole life.
+    pub keeps_upgrade_request: bool,
     /// Its lifecycle listeners, in declaration order.
     pub listeners: &'static [ListenerDef],
     /// Its listeners of single settings.
@@ -86,6 +89,8 @@ pub struct ListenerDef {
     pub transforms: bool,
     /// Whether it reads the request's `meta`.
     pub reads_meta: bool,
+    /// Whether it takes the upgrade request.
+    pub reads_upgrade: bool,
 }
 
 /// A generated setting listener: given the old and new settings of the plugin it listens to,

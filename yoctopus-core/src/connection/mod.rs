@@ -54,7 +54,12 @@ pub(crate) trait SettingsObserver: Send + Sync {
 /// The parts a connection is made of, handed over by whoever accepts it.
 pub(crate) struct ConnectionParts {
     pub(crate) id: ConnectionId,
-    pub(crate) upgrade: UpgradeRequest,
+    pub(crate) remote_addr: SocketAddr,
+    pub(crate) local_port: u16,
+    pub(crate) secure: bool,
+    /// The whole upgrade request, kept only when a plugin asks for it after the connection
+    /// opened (most do not, and headers cost memory on every idle connection).
+    pub(crate) upgrade: Option<Box<UpgradeRequest>>,
     pub(crate) store: SettingsStore,
     pub(crate) registry: Arc<SettingsRegistry>,
     pub(crate) observer: Weak<dyn SettingsObserver>,
@@ -82,7 +87,10 @@ pub struct Connection {
 
 pub(crate) struct ConnectionShared {
     id: ConnectionId,
-    upgrade: UpgradeRequest,
+    remote_addr: SocketAddr,
+    local_port: u16,
+    secure: bool,
+    upgrade: Option<Box<UpgradeRequest>>,
     settings: Mutex<SettingsStore>,
     registry: Arc<SettingsRegistry>,
     observer: Weak<dyn SettingsObserver>,
@@ -100,6 +108,9 @@ impl Connection {
         Self {
             shared: Arc::new(ConnectionShared {
                 id: parts.id,
+                remote_addr: parts.remote_addr,
+                local_port: parts.local_port,
+                secure: parts.secure,
                 upgrade: parts.upgrade,
                 settings: Mutex::new(parts.store),
                 registry: parts.registry,
@@ -120,12 +131,26 @@ impl Connection {
 
     /// The client's address.
     pub fn remote_addr(&self) -> SocketAddr {
-        self.shared.upgrade.remote_addr()
+        self.shared.remote_addr
+    }
+
+    /// The server's port the client connected to.
+    pub fn local_port(&self) -> u16 {
+        self.shared.local_port
+    }
+
+    /// Whether the connection came over TLS (`wss://`).
+    pub fn is_secure(&self) -> bool {
+        self.shared.secure
     }
 
     /// The HTTP request that opened this connection: path, query string, headers.
-    pub fn upgrade_request(&self) -> &UpgradeRequest {
-        &self.shared.upgrade
+    ///
+    /// Kept for the connection's life when some plugin takes [`UpgradeRequest`] as an argument
+    /// of an endpoint or of a listener other than `connection_opened` (which always receives
+    /// it); `None` otherwise, so that idle connections do not pay for headers nobody reads.
+    pub fn upgrade_request(&self) -> Option<&UpgradeRequest> {
+        self.shared.upgrade.as_deref()
     }
 
     /// A snapshot of plugin settings `T` for this connection.
@@ -370,7 +395,7 @@ impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
             .field("id", &self.shared.id)
-            .field("remote_addr", &self.remote_addr())
+            .field("remote_addr", &self.shared.remote_addr)
             .finish_non_exhaustive()
     }
 }

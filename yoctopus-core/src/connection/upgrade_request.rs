@@ -63,6 +63,23 @@ impl UpgradeRequest {
         }
     }
 
+    /// Only the addresses, for servers where no plugin reads the request itself: nothing is
+    /// copied or allocated.
+    pub(crate) fn addresses_only(
+        remote_addr: SocketAddr,
+        local_addr: SocketAddr,
+        secure: bool,
+    ) -> Self {
+        Self {
+            remote_addr,
+            local_addr,
+            secure,
+            text: Box::default(),
+            target_end: 0,
+            headers: Box::default(),
+        }
+    }
+
     /// The client's address.
     pub fn remote_addr(&self) -> SocketAddr {
         self.remote_addr

@@ -9,8 +9,6 @@ use serde_json::value::RawValue;
 #[derive(Debug, Clone)]
 pub(crate) struct ReplyHead {
     bytes: Vec<u8>,
-    /// Where `id`, `endpoint` and `method` sit in `bytes`, as read (empty when absent).
-    echoed: [(u32, u32); 3],
 }
 
 impl ReplyHead {
@@ -32,37 +30,40 @@ impl ReplyHead {
                 .sum::<usize>(),
         );
         bytes.extend_from_slice(b"{\"meta\":{");
-        let mut ranges = [(0, 0); 3];
-        for ((name, raw), range) in echoed.into_iter().zip(&mut ranges) {
+        for (name, raw) in echoed {
             if let Some(raw) = raw {
                 bytes.push(b'"');
                 bytes.extend_from_slice(name.as_bytes());
                 bytes.extend_from_slice(b"\":");
-                let start = bytes.len();
                 bytes.extend_from_slice(raw.get().as_bytes());
-                *range = (position(start), position(bytes.len()));
                 bytes.push(b',');
             }
         }
         bytes.extend_from_slice(b"\"status\":");
-        Self {
-            bytes,
-            echoed: ranges,
-        }
+        Self { bytes }
     }
 
     /// The request's `meta` as sent, read back from the head (only for handlers and listeners
-    /// that ask for it).
+    /// that ask for it, so the request path keeps nothing but the head's bytes).
     pub(crate) fn meta(&self) -> Meta {
-        let raw = |index: usize| {
-            let (start, end) = self.echoed[index];
-            std::str::from_utf8(&self.bytes[start as usize..end as usize]).unwrap_or_default()
-        };
-        let text = |index: usize| serde_json::from_str::<String>(raw(index)).unwrap_or_default();
+        #[derive(serde::Deserialize, Default)]
+        struct Echoed {
+            #[serde(default)]
+            id: serde_json::Value,
+            #[serde(default)]
+            endpoint: String,
+            #[serde(default)]
+            method: String,
+        }
+        // `{"meta":{` + `"id":...,` ... + `"status":`: the inner object, its `status` closed
+        // with `null`, is the echoed fields.
+        let mut object = self.bytes[b"{\"meta\":".len()..].to_vec();
+        object.extend_from_slice(b"null}");
+        let echoed: Echoed = serde_json::from_slice(&object).unwrap_or_default();
         Meta {
-            id: serde_json::from_str(raw(0)).unwrap_or(serde_json::Value::Null),
-            endpoint: text(1),
-            method: text(2),
+            id: echoed.id,
+            endpoint: echoed.endpoint,
+            method: echoed.method,
         }
     }
 
@@ -94,7 +95,6 @@ impl ReplyHead {
     pub(crate) fn render_ref(&self, outcome: &Outcome) -> Vec<u8> {
         Self {
             bytes: self.bytes.clone(),
-            echoed: self.echoed,
         }
         .render(outcome)
     }
@@ -106,11 +106,6 @@ impl ReplyHead {
             Outcome::Error(error) => self.render_error(error).into_bytes(),
         }
     }
-}
-
-/// Frames are bounded by the message size limit, far below 4 GiB.
-fn position(offset: usize) -> u32 {
-    u32::try_from(offset).unwrap_or(u32::MAX)
 }
 
 /// A request's `meta` as the client sent it, for handlers and listeners that ask for it.

@@ -33,7 +33,7 @@ use crate::transport::{Batch, Incoming, Message, MessageReader, Outbound, ReadEn
 const ABNORMAL_CLOSURE: u16 = 1006;
 
 /// Serves one upgraded connection until it closes.
-pub(crate) async fn serve<S>(socket: S, network: Arc<Network>, admitted: Admitted)
+pub(crate) async fn serve<S>(socket: S, network: Arc<Network>, admitted: Box<Admitted>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -42,8 +42,9 @@ where
     let span = tracing::info_span!("connection", %id, peer = %admitted.remote_addr());
     async {
         let app = network.app();
-        let connection = app
-            .open(id, admitted, queue, network.config().max_in_flight)
+        // Opening and closing are boxed: their listeners' state would otherwise sit in every
+        // connection's task for its whole life.
+        let connection = Box::pin(app.open(id, *admitted, queue, network.config().max_in_flight))
             .await;
         tracing::info!("connection opened");
         let mut session = Session {
@@ -64,7 +65,7 @@ where
             () = connection.terminated() => tracing::debug!("connection dropped without a close handshake"),
         }
         let code = session.close_code.unwrap_or(ABNORMAL_CLOSURE);
-        app.close(&connection, code).await;
+        Box::pin(app.close(&connection, code)).await;
         tracing::info!(code, "connection closed");
     }
     .instrument(span)

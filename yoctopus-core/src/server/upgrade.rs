@@ -129,7 +129,11 @@ async fn answer(
         tracing::debug!(peer = %remote_addr, "upgrade refused: the server is at max_connections");
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many connections");
     };
-    let upgrade = upgrade_request(&request, remote_addr, network.local_addr(), secure);
+    let upgrade = if network.app().reads_upgrade_requests() {
+        upgrade_request(&request, remote_addr, network.local_addr(), secure)
+    } else {
+        UpgradeRequest::addresses_only(remote_addr, network.local_addr(), secure)
+    };
     let admitted = match network.app().admit(upgrade).await {
         Ok(admitted) => admitted,
         Err(refusal) => {
@@ -141,6 +145,8 @@ async fn answer(
         Ok(upgrade) => upgrade,
         Err(error) => return refuse(StatusCode::BAD_REQUEST, &error.to_string()),
     };
+    // Boxed, so that the connection's task keeps a pointer to it, not its bytes, once it is used.
+    let admitted = Box::new(admitted);
     tokio::spawn(async move {
         match upgraded.await {
             Ok(socket) => session::serve(socket.into_inner(), network, admitted).await,

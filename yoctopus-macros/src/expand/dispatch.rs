@@ -71,6 +71,7 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
         .enumerate()
         .flat_map(|(index, endpoint)| requirement_texts(module, index, endpoint));
     let listeners = super::listeners::render(plugin);
+    let keeps_upgrade = keeps_upgrade(plugin);
     let listener_table = super::listeners::table(plugin);
     let name = &plugin.name;
     let settings = match &plugin.settings {
@@ -106,9 +107,34 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
             route: __yoctopus_route,
             needs: &[#(#needs),*],
             binary: #binary,
+            keeps_upgrade_request: #keeps_upgrade,
             #listener_table
         };
     }
+}
+
+/// Whether a function that runs after `connection_opened` takes the upgrade request: endpoints,
+/// the binary handler and listeners other than `connection_opened` and upgrade checks (which get
+/// it anyway).
+fn keeps_upgrade(plugin: &Plugin) -> TokenStream {
+    let endpoint_arguments = plugin
+        .endpoints
+        .iter()
+        .chain(&plugin.binary)
+        .flat_map(|endpoint| &endpoint.arguments);
+    let listener_arguments = plugin
+        .listeners
+        .iter()
+        .filter(|listener| match &listener.kind {
+            crate::model::ListenerKind::Event(event) => event != "connection_opened",
+            crate::model::ListenerKind::Setting { .. } => true,
+            crate::model::ListenerKind::Upgrade => false,
+        })
+        .flat_map(super::listeners::extractor_arguments);
+    let flags = endpoint_arguments
+        .chain(listener_arguments)
+        .map(|ty| quote! { <#ty as ::yoctopus_core::__private::FromCall>::KEEPS_UPGRADE });
+    quote! { ::yoctopus_core::__private::any(&[#(#flags),*]) }
 }
 
 /// Endpoints in order of first appearance, each with its methods.

@@ -106,6 +106,20 @@ fn extractions(
     (extractions, names)
 }
 
+/// A listener's arguments that are extractors (all but a setting listener's `Changed<T>`).
+pub(crate) fn extractor_arguments(listener: &Listener) -> impl Iterator<Item = &syn::Type> {
+    let change = match listener.kind {
+        ListenerKind::Setting { .. } => change_argument(listener),
+        _ => None,
+    };
+    listener
+        .arguments
+        .iter()
+        .enumerate()
+        .filter(move |(position, _)| Some(*position) != change)
+        .map(|(_, ty)| ty)
+}
+
 /// The position of a setting listener's `Changed<T>` argument, found by the type's name.
 fn change_argument(listener: &Listener) -> Option<usize> {
     listener.arguments.iter().position(|ty| match ty {
@@ -330,6 +344,9 @@ pub(crate) fn table(plugin: &Plugin) -> TokenStream {
                         transforms: <#output as ::yoctopus_core::__private::ListenerOutput>::TRANSFORMS,
                         reads_meta: ::yoctopus_core::__private::any(&[
                             #(<#arguments as ::yoctopus_core::__private::FromCall>::READS_META),*
+                        ]),
+                        reads_upgrade: ::yoctopus_core::__private::any(&[
+                            #(<#arguments as ::yoctopus_core::__private::FromCall>::KEEPS_UPGRADE),*
                         ]),
                     }
                 });
