@@ -154,6 +154,19 @@ mod formats {
     async fn anything() -> &'static str {
         "accepted"
     }
+
+    #[derive(RequestFormat)]
+    pub(crate) struct Scores {
+        by_player: std::collections::BTreeMap<String, u32>,
+        bonus: serde_json::Number,
+    }
+
+    /// Keys the client chooses; a number passed on as written.
+    #[endpoint(name = "scores", method = "create")]
+    async fn scores(request: Scores) -> Value {
+        let total: u32 = request.by_player.values().sum();
+        json!({ "players": request.by_player.len(), "total": total, "bonus": request.bonus })
+    }
 }
 
 async fn client() -> (yoctopus_core::Server, Client) {
@@ -661,4 +674,41 @@ async fn an_endpoint_without_a_request_argument_accepts_any_data() {
             "data": "accepted"
         })
     );
+}
+
+#[tokio::test]
+async fn maps_check_every_entry_and_numbers_stay_as_written() {
+    let (_server, mut client) = client().await;
+    client
+        .assert_ok(
+            "formats:scores",
+            "create",
+            json!({"by_player": {"ann": 3, "bob": 4}, "bonus": 30}),
+            json!({"players": 2, "total": 7, "bonus": 30}),
+        )
+        .await;
+    let reply = client
+        .request(
+            "raw",
+            "formats:scores",
+            "create",
+            json!({"by_player": {}, "bonus": 2.5}),
+        )
+        .await;
+    assert_eq!(
+        reply["data"],
+        json!({"players": 0, "total": 0, "bonus": 2.5})
+    );
+    client
+        .assert_error(
+            "formats:scores",
+            "create",
+            json!({"by_player": {"ann": "three", "bob": -1}, "bonus": "30"}),
+            json!([
+                "by_player.ann: expected non-negative integer, got string",
+                "by_player.bob: expected non-negative integer between 0 and 4294967295, got -1",
+                "bonus: expected number, got string"
+            ]),
+        )
+        .await;
 }

@@ -8,6 +8,7 @@
 
 mod custom;
 mod fast;
+mod maps;
 mod path;
 mod primitives;
 mod text_formats;
@@ -22,13 +23,15 @@ use serde_json::Value;
 /// A type that `data` can be checked against and converted into.
 ///
 /// Implemented for strings, numbers, `bool`, `Vec<T>`, `Option<T>` (an optional field),
-/// `serde_json::Value` (anything), `serde_json::Map` (any object), [`Email`], [`Hostname`],
+/// `serde_json::Value` (anything), `serde_json::Map` (any object), `HashMap<String, T>` and
+/// `BTreeMap<String, T>` (an object with any keys, each value of format `T`), `serde_json::Number`
+/// (a number kept as written: `30` stays `30`, `2.50` stays `2.50`), [`Email`], [`Hostname`],
 /// [`IsoDate`], and every type with `#[derive(RequestFormat)]`: structs become nested object formats,
 /// enums of unit variants become unions of literal strings.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be validated as a request format",
     label = "not a request format",
-    note = "derive `RequestFormat` for it, or use a supported type: `String`, numbers, `bool`, `Vec<T>`, `Option<T>`, `Email`, `Hostname`, `IsoDate`, `serde_json::Value`, `serde_json::Map<String, Value>`",
+    note = "derive `RequestFormat` for it, or use a supported type: `String`, numbers, `bool`, `Vec<T>`, `Option<T>`, `HashMap<String, T>`, `BTreeMap<String, T>`, `Email`, `Hostname`, `IsoDate`, `serde_json::Number`, `serde_json::Value`, `serde_json::Map<String, Value>`",
     note = "a handler argument is either a request format or an extractor such as `Connection`, `ConnectionSettings<T>`, `ConnectionId`, `Notify` or `State<T>`"
 )]
 pub trait RequestFormat: Sized + schemars::JsonSchema {

@@ -9,13 +9,13 @@ use std::fmt;
 #[derive(Debug, Clone, Copy)]
 pub struct FieldPath<'a> {
     parent: Option<&'a FieldPath<'a>>,
-    segment: Segment,
+    segment: Segment<'a>,
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Segment {
+enum Segment<'a> {
     Root,
-    Key(&'static str),
+    Key(&'a str),
     Index(usize),
 }
 
@@ -28,8 +28,8 @@ impl<'a> FieldPath<'a> {
         }
     }
 
-    /// The field `key` of this object.
-    pub fn key(&'a self, key: &'static str) -> FieldPath<'a> {
+    /// The field `key` of this object: a declared field, or an entry of a map the client keys.
+    pub fn key(&'a self, key: &'a str) -> FieldPath<'a> {
         FieldPath {
             parent: Some(self),
             segment: Segment::Key(key),

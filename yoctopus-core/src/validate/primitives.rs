@@ -232,6 +232,30 @@ impl RequestFormat for Value {
     }
 }
 
+/// Any JSON number, kept as the client wrote it (`30` is not read back as `30.0`): for handlers
+/// that pass a number on rather than compute with it.
+impl RequestFormat for serde_json::Number {
+    const EXPECTED: &'static str = "number";
+
+    fn from_json(value: Value, at: &FieldPath<'_>, errors: &mut ValidationErrors) -> Option<Self> {
+        match value {
+            Value::Number(number) => Some(number),
+            other => {
+                errors.mismatch(at, Self::EXPECTED, &other);
+                None
+            }
+        }
+    }
+
+    fn describe() -> Value {
+        Value::from("number")
+    }
+
+    fn deserialize_fast<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde_json::Number::deserialize(deserializer)
+    }
+}
+
 /// Any JSON object: the original's `'object'`.
 impl RequestFormat for Map<String, Value> {
     const EXPECTED: &'static str = "object";
@@ -289,6 +313,21 @@ mod tests {
             ]
         );
         assert_eq!(validate::<Vec<f64>>(json!([1, 2.5])), Ok(vec![1.0, 2.5]));
+    }
+
+    #[test]
+    fn a_number_stays_as_written() {
+        let number = validate::<serde_json::Number>(json!(30)).unwrap();
+        assert_eq!(serde_json::to_string(&number).unwrap(), "30");
+        let fraction =
+            validate::<serde_json::Number>(serde_json::from_str("2.5").unwrap()).unwrap();
+        assert_eq!(serde_json::to_string(&fraction).unwrap(), "2.5");
+        assert_eq!(
+            validate::<serde_json::Number>(json!("30"))
+                .unwrap_err()
+                .messages(),
+            ["data: expected number, got string"]
+        );
     }
 
     #[test]
