@@ -21,7 +21,7 @@ pub use crate::validate::{
 
 /// What a requirement without a comparison (`auth.authenticated`) tests: a `bool` setting.
 #[diagnostic::on_unimplemented(
-    message = "a requirement without a comparison tests a `bool` setting, not `{Self}`",
+    message = "a requirement or filter without a comparison tests a `bool` setting, not `{Self}`",
     label = "not a `bool`",
     note = "compare the setting with a value instead, e.g. `plugin.setting != None` or `plugin.setting > 0`"
 )]
@@ -228,4 +228,15 @@ pub fn provided<T: std::any::Any + Send + Sync>(
     value: T,
 ) -> std::sync::Arc<dyn std::any::Any + Send + Sync> {
     std::sync::Arc::new(value)
+}
+
+/// A filter's value as JSON, wrapped in objects for the fields below the setting
+/// (`auth.profile.city == "Oslo"` → `{"city": "Oslo"}` for setting `profile`).
+pub fn filter_value<T: serde::Serialize + ?Sized>(fields: &[&str], value: &T) -> serde_json::Value {
+    let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+    fields.iter().rev().fold(value, |inner, field| {
+        let mut object = serde_json::Map::new();
+        object.insert((*field).to_owned(), inner);
+        serde_json::Value::Object(object)
+    })
 }

@@ -118,7 +118,7 @@ pub use validate::{
     validate, Email, FieldPath, Hostname, IsoDate, RequestFormat, ValidationErrors,
     ValidatorOutcome,
 };
-pub use yoctopus_macros::{binary, endpoint, on, plugin, provide, settings, RequestFormat};
+pub use yoctopus_macros::{binary, endpoint, filter, on, plugin, provide, settings, RequestFormat};
 
 /// Everything a plugin module usually needs: `use yoctopus_core::prelude::*;`.
 pub mod prelude {

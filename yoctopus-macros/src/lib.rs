@@ -262,6 +262,39 @@ pub fn settings(_args: TokenStream, item: TokenStream) -> TokenStream {
     outside_plugin("settings", item)
 }
 
+/// A settings filter checked by the compiler: which connections a multicast or a register query
+/// is about, written like requirements.
+///
+/// ```
+/// # use yoctopus_core::prelude::*;
+/// # #[plugin] pub mod auth {
+/// #     #[settings] #[derive(Default, Clone)]
+/// #     pub struct Settings { pub is_admin: bool, pub user_id: Option<String>, pub banned: bool }
+/// # }
+/// use yoctopus_core::filter;
+///
+/// let admins = filter!(auth.is_admin, !auth.banned);
+/// let alice = filter!(auth.user_id == Some("alice".to_owned()));
+/// // The same as the original's JSON form:
+/// assert_eq!(
+///     admins,
+///     yoctopus_core::SettingsFilter::from_json(serde_json::json!({"auth": {"is_admin": true, "banned": false}})).unwrap()
+/// );
+/// # let _ = alice;
+/// ```
+///
+/// Each condition is `plugin.setting == value`, `plugin.setting` (a `bool` setting that is true)
+/// or `!plugin.setting`, `plugin` being a path to the plugin's module; all must hold. A setting
+/// the plugin does not declare, or a value of another type, does not build. Fields below a
+/// setting (`auth.profile.city == "Oslo"`) match as the JSON filter does: the setting's object
+/// must hold that field with that value.
+#[proc_macro]
+pub fn filter(input: TokenStream) -> TokenStream {
+    let output = expand::filter(input.into());
+    debug_print("filter!", &output);
+    output.into()
+}
+
 /// Derives a request format: the checks and conversion of an endpoint's `data`.
 ///
 /// ```

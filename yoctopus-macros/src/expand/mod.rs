@@ -1,10 +1,12 @@
 //! Rendering: one file per output. Rendering reads only the model and cannot fail.
 
 mod dispatch;
+mod filter;
 mod listeners;
 mod request_format;
 mod settings;
 
+pub(crate) use filter::filter;
 pub(crate) use request_format::derive_request_format;
 
 use proc_macro2::TokenStream;

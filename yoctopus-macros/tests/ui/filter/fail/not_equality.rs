@@ -1,0 +1,17 @@
+// A filter with `>=`: filters match by equality; the caret sits on the operator.
+use yoctopus_core::prelude::*;
+
+#[plugin]
+mod auth {
+    #[settings]
+    #[derive(Default, Clone)]
+    pub struct Settings {
+        pub is_admin: bool,
+        pub login_count: u32,
+        pub role: String,
+    }
+}
+
+fn main() {
+    let _ = yoctopus_core::filter!(auth.login_count >= 3);
+}
