@@ -156,6 +156,19 @@ mod formats {
     }
 
     #[derive(RequestFormat)]
+    #[format(deny_unknown_keys)]
+    pub(crate) struct Strict {
+        name: String,
+        age: Option<u8>,
+    }
+
+    /// Unknown keys refused.
+    #[endpoint(name = "strict", method = "create")]
+    async fn strict(request: Strict) -> Value {
+        json!({ "name": request.name, "age": request.age })
+    }
+
+    #[derive(RequestFormat)]
     pub(crate) struct Scores {
         by_player: std::collections::BTreeMap<String, u32>,
         bonus: serde_json::Number,
@@ -709,6 +722,47 @@ async fn maps_check_every_entry_and_numbers_stay_as_written() {
                 "by_player.bob: expected non-negative integer between 0 and 4294967295, got -1",
                 "bonus: expected number, got string"
             ]),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn unknown_keys_are_ignored_by_default_and_refused_where_the_format_says_so() {
+    let (_server, mut client) = client().await;
+    // The default: extra keys are ignored.
+    client
+        .assert_ok(
+            "formats:scores",
+            "create",
+            json!({"by_player": {}, "bonus": 1, "comment": "extra"}),
+            json!({"players": 0, "total": 0, "bonus": 1}),
+        )
+        .await;
+    client
+        .assert_ok(
+            "formats:strict",
+            "create",
+            json!({"name": "Ada", "age": 36}),
+            json!({"name": "Ada", "age": 36}),
+        )
+        .await;
+    client
+        .assert_error(
+            "formats:strict",
+            "create",
+            json!({"name": 7, "nickname": "ada", "age": 36}),
+            json!([
+                "name: expected string, got number",
+                "nickname: unknown key; expected one of `name`, `age`"
+            ]),
+        )
+        .await;
+    client
+        .assert_error(
+            "formats:strict",
+            "create",
+            json!({"name": "Ada", "extra": true}),
+            json!(["extra: unknown key; expected one of `name`, `age`"]),
         )
         .await;
 }

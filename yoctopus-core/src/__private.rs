@@ -76,8 +76,12 @@ pub fn describe_object(fields: &[(&'static str, Describe)]) -> serde_json::Value
     )
 }
 
-/// The JSON Schema of an object format: `(key, schema, optional)` per field.
-pub fn object_schema(fields: Vec<(&'static str, schemars::Schema, bool)>) -> schemars::Schema {
+/// The JSON Schema of an object format: `(key, schema, optional)` per field; with
+/// `deny_unknown_keys`, no other key is allowed.
+pub fn object_schema(
+    fields: Vec<(&'static str, schemars::Schema, bool)>,
+    deny_unknown_keys: bool,
+) -> schemars::Schema {
     let required: Vec<&str> = fields
         .iter()
         .filter(|(_, _, optional)| !optional)
@@ -87,7 +91,33 @@ pub fn object_schema(fields: Vec<(&'static str, schemars::Schema, bool)>) -> sch
         .into_iter()
         .map(|(key, schema, _)| (key.to_owned(), schema.to_value()))
         .collect();
-    schemars::json_schema!({ "type": "object", "properties": properties, "required": required })
+    if deny_unknown_keys {
+        schemars::json_schema!({ "type": "object", "properties": properties, "required": required, "additionalProperties": false })
+    } else {
+        schemars::json_schema!({ "type": "object", "properties": properties, "required": required })
+    }
+}
+
+/// Records every key left in `object` once the known ones were taken, for a format that denies
+/// unknown keys; `None` when there was one.
+pub fn unknown_keys(
+    object: &serde_json::Map<String, serde_json::Value>,
+    known: &[&str],
+    at: &FieldPath<'_>,
+    errors: &mut ValidationErrors,
+) -> Option<()> {
+    let expected = known
+        .iter()
+        .map(|key| format!("`{key}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for key in object.keys() {
+        errors.push(
+            &at.key(key),
+            format_args!("unknown key; expected one of {expected}"),
+        );
+    }
+    object.is_empty().then_some(())
 }
 
 /// The JSON Schema of a union of literal strings.

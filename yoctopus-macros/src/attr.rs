@@ -9,7 +9,7 @@ use syn::{Expr, LitStr, Token};
 pub(crate) const PLUGIN_KEYS: &[&str] = &["name"];
 pub(crate) const ENDPOINT_KEYS: &[&str] = &["name", "method", "requires"];
 pub(crate) const BINARY_KEYS: &[&str] = &["requires"];
-pub(crate) const FORMAT_CONTAINER_KEYS: &[&str] = &["rename_all"];
+pub(crate) const FORMAT_CONTAINER_KEYS: &[&str] = &["rename_all", "deny_unknown_keys"];
 pub(crate) const FORMAT_FIELD_KEYS: &[&str] = &["rename", "with"];
 pub(crate) const FORMAT_VARIANT_KEYS: &[&str] = &["rename"];
 pub(crate) const SETTINGS_CONTAINER_KEYS: &[&str] = &["rename_all"];
@@ -195,6 +195,8 @@ pub(crate) struct FormatArgs {
     pub(crate) rename_all: Option<LitStr>,
     pub(crate) rename: Option<LitStr>,
     pub(crate) with: Option<syn::Path>,
+    /// `deny_unknown_keys`: an object with keys the format does not declare is refused.
+    pub(crate) deny_unknown_keys: Option<syn::Path>,
 }
 
 impl FormatArgs {
@@ -215,6 +217,15 @@ impl FormatArgs {
                         set_once(&mut parsed.rename_all, &meta, string(&meta, "camelCase")?)
                     }
                     "rename" => set_once(&mut parsed.rename, &meta, string(&meta, "userName")?),
+                    "deny_unknown_keys" => {
+                        if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                            return Err(syn::Error::new_spanned(
+                                &meta.path,
+                                "`deny_unknown_keys` takes no value; write `#[format(deny_unknown_keys)]`",
+                            ));
+                        }
+                        set_once(&mut parsed.deny_unknown_keys, &meta, meta.path.clone())
+                    }
                     _ => set_once(&mut parsed.with, &meta, function(&meta)?),
                 }
             })?;

@@ -325,6 +325,10 @@ pub fn filter(input: TokenStream) -> TokenStream {
 /// - on the type: `#[format(rename_all = "...")]` with `lowercase`, `UPPERCASE`, `PascalCase`,
 ///   `camelCase`, `snake_case`, `SCREAMING_SNAKE_CASE` or `kebab-case`. Enum values default to
 ///   `snake_case`; struct keys to the field names as written.
+/// - on a struct: `#[format(deny_unknown_keys)]`: a key the struct does not declare is an error
+///   (`nickname: unknown key; expected one of `name`, `age``), and the schema says
+///   `"additionalProperties": false`. Without it, unknown keys are accepted and ignored, as the
+///   original's request formats do.
 /// - on a field: `#[format(rename = "key")]`, and `#[format(with = function)]` where
 ///   `function(&T)` returns `bool` or `Result<(), impl Display>`.
 /// - on a variant: `#[format(rename = "value")]`.

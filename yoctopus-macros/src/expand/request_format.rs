@@ -50,10 +50,21 @@ fn render(input: &DeriveInput) -> syn::Result<TokenStream> {
     let ident = &input.ident;
     let (validator, expected, describe, schema, fast) = match &input.data {
         Data::Struct(data) => match &data.fields {
-            Fields::Named(fields) => object(ident, fields, style.as_deref())?,
+            Fields::Named(fields) => object(
+                ident,
+                fields,
+                style.as_deref(),
+                container.deny_unknown_keys.is_some(),
+            )?,
             Fields::Unnamed(fields) => return Err(syn::Error::new_spanned(fields, NAMED_FIELDS)),
             Fields::Unit => return Err(syn::Error::new(ident.span(), NAMED_FIELDS)),
         },
+        Data::Enum(_) if container.deny_unknown_keys.is_some() => {
+            return Err(syn::Error::new_spanned(
+                container.deny_unknown_keys.as_ref(),
+                "`deny_unknown_keys` is for structs, whose keys it closes; an enum is a union of literal strings and has no keys",
+            ))
+        }
         Data::Enum(data) => union(ident, data, style.as_deref().unwrap_or("snake_case"))?,
         Data::Union(data) => {
             return Err(syn::Error::new(
@@ -116,6 +127,7 @@ fn object(
     ident: &syn::Ident,
     fields: &syn::FieldsNamed,
     style: Option<&str>,
+    deny_unknown_keys: bool,
 ) -> syn::Result<Parts> {
     let mut errors = Errors::default();
     let mut reads = Vec::new();
@@ -170,9 +182,22 @@ fn object(
         types.push(ty.clone());
     }
     errors.finish()?;
+    // Known keys are taken out of the object as they are read, so what is left is unknown.
+    let unknown = deny_unknown_keys.then(|| {
+        quote! {
+            let unknown = ::yoctopus_core::__private::unknown_keys(&object, &[#(#keys),*], at, errors);
+        }
+    });
+    let unknown_passed = if deny_unknown_keys {
+        quote!(unknown?;)
+    } else {
+        quote!()
+    };
     let validator = quote! {
         let mut object = ::yoctopus_core::__private::expect_object(value, at, errors)?;
         #(let #idents = #reads;)*
+        #unknown
+        #unknown_passed
         ::core::option::Option::Some(Self { #(#idents: #idents?),* })
     };
     // Each body names every field type first through `take_field`, as the validator does: a type
@@ -192,7 +217,7 @@ fn object(
                 generator.subschema_for::<#types>(),
                 <#types as ::yoctopus_core::__private::RequestFormat>::OPTIONAL,
             )),*
-        ])
+        ], #deny_unknown_keys)
     };
     let locals: Vec<syn::Ident> = idents
         .iter()
@@ -232,6 +257,11 @@ fn object(
                             #locals = ::core::option::Option::Some(#next_values);
                         })*
                         _ => {
+                            if #deny_unknown_keys {
+                                return ::core::result::Result::Err(
+                                    <A::Error as ::yoctopus_core::__private::serde::de::Error>::custom("an unknown key"),
+                                );
+                            }
                             map.next_value::<::yoctopus_core::__private::serde::de::IgnoredAny>()?;
                         }
                     }
@@ -388,7 +418,7 @@ mod tests {
             ),
             (
                 quote!(#[format(rename = "s")] struct S { a: u8 }),
-                "unknown `#[format]` argument `rename`; expected `rename_all`",
+                "unknown `#[format]` argument `rename`; expected one of `rename_all`, `deny_unknown_keys`",
             ),
             (
                 quote!(struct S { #[format(renam = "b")] a: u8 }),
