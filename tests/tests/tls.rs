@@ -54,15 +54,7 @@ struct Authority {
 
 impl Authority {
     fn new(name: &str) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("no names is valid");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        params.distinguished_name.push(DnType::CommonName, name);
-        let key = KeyPair::generate().expect("a key pair is generated");
+        let (params, key) = Self::params(name);
         let cert = params
             .self_signed(&key)
             .expect("the CA certificate is signed");
@@ -75,6 +67,19 @@ impl Authority {
 
     /// An intermediate authority signed by this one.
     fn intermediate(&self, name: &str) -> Self {
+        let (params, key) = Self::params(name);
+        let cert = params
+            .signed_by(&key, &self.issuer)
+            .expect("the intermediate certificate is signed");
+        Self {
+            pem: cert.pem(),
+            cert: cert.der().clone(),
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// What a CA certificate called `name` says, and its key.
+    fn params(name: &str) -> (CertificateParams, KeyPair) {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("no names is valid");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
@@ -84,14 +89,7 @@ impl Authority {
         ];
         params.distinguished_name.push(DnType::CommonName, name);
         let key = KeyPair::generate().expect("a key pair is generated");
-        let cert = params
-            .signed_by(&key, &self.issuer)
-            .expect("the intermediate certificate is signed");
-        Self {
-            pem: cert.pem(),
-            cert: cert.der().clone(),
-            issuer: Issuer::new(params, key),
-        }
+        (params, key)
     }
 
     /// A leaf certificate signed by this authority: its chain (leaf first) and its key.
