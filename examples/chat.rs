@@ -128,9 +128,8 @@ pub mod chat {
     use std::time::Instant;
 
     use serde::Serialize;
-    use serde_json::json;
     use yoctopus_core::prelude::*;
-    use yoctopus_core::{Connections, Push, SettingsFilter};
+    use yoctopus_core::{Connections, Push, PushMessage, SettingsFilter};
 
     use super::{is_valid_name, MessageWindows, MAX_TEXT_CHARS, MESSAGES_PER_WINDOW};
 
@@ -173,7 +172,7 @@ pub mod chat {
     }
 
     /// The answer to a join.
-    #[derive(Debug, Serialize)]
+    #[derive(Debug, Serialize, schemars::JsonSchema)]
     pub struct RoomMembers {
         /// The room joined.
         pub room: String,
@@ -182,14 +181,14 @@ pub mod chat {
     }
 
     /// The answer to a message: how many connections it reached.
-    #[derive(Debug, Serialize)]
+    #[derive(Debug, Serialize, schemars::JsonSchema)]
     pub struct Delivered {
         /// The number of connections the push was queued for.
         pub delivered: usize,
     }
 
     /// The answer to `chat:users` `read`.
-    #[derive(Debug, Serialize)]
+    #[derive(Debug, Serialize, schemars::JsonSchema)]
     pub struct Users {
         /// Every connected user, sorted, each once.
         pub users: Vec<String>,
@@ -272,7 +271,10 @@ pub mod chat {
         let Some(room) = &chat.room else {
             return Ok(());
         };
-        let left = push("left", &json!({ "user": chat.user, "room": room }))?;
+        let left = push(&Left {
+            user: chat.user.clone(),
+            room: room.clone(),
+        })?;
         let reached = push_to_room(&connections, room, id, &left).await?;
         tracing::debug!(%id, room, reached, "told the room who left");
         Ok(())
@@ -304,10 +306,16 @@ pub mod chat {
         if previous.as_deref() != Some(room.as_str()) {
             let user = connection.settings::<Settings>().user.clone();
             if let Some(old) = previous {
-                let left = push("left", &json!({ "user": user, "room": old }))?;
+                let left = push(&Left {
+                    user: user.clone(),
+                    room: old.clone(),
+                })?;
                 push_to_room(&connections, &old, id, &left).await?;
             }
-            let joined = push("joined", &json!({ "user": user, "room": room }))?;
+            let joined = push(&Joined {
+                user,
+                room: room.clone(),
+            })?;
             push_to_room(&connections, &room, id, &joined).await?;
         }
         let users = users_of(&connections, Some(&room)).await?;
@@ -326,10 +334,11 @@ pub mod chat {
             .room
             .as_deref()
             .ok_or("the requirement `chat.room != None` guarantees a room")?;
-        let message = push(
-            "message",
-            &json!({ "user": chat.user, "room": room, "text": request.text }),
-        )?;
+        let message = push(&Message {
+            user: chat.user.clone(),
+            room: room.to_owned(),
+            text: request.text,
+        })?;
         let delivered = push_to_room(&connections, room, id, &message).await?;
         Ok(Delivered { delivered })
     }
@@ -350,10 +359,10 @@ pub mod chat {
         if targets.is_empty() {
             return Err(format!("user `{}` is not connected", request.to));
         }
-        let direct = push(
-            "direct",
-            &json!({ "from": chat.user, "text": request.text }),
-        )?;
+        let direct = push(&Direct {
+            from: chat.user.clone(),
+            text: request.text,
+        })?;
         let delivered = deliver(&connections, targets, id, &direct).await;
         Ok(Delivered { delivered })
     }
@@ -367,8 +376,50 @@ pub mod chat {
     }
 
     /// A push made once, for every connection it goes to.
-    fn push(kind: &str, data: &serde_json::Value) -> Result<Push, String> {
-        Push::new(kind, data).map_err(|error| error.to_string())
+    fn push<T: PushMessage>(data: &T) -> Result<Push, String> {
+        Push::of(data).map_err(|error| error.to_string())
+    }
+
+    /// Someone joined the room the receiver is in.
+    #[push("joined")]
+    #[derive(Serialize, schemars::JsonSchema)]
+    pub struct Joined {
+        /// Who joined.
+        pub user: String,
+        /// The room.
+        pub room: String,
+    }
+
+    /// Someone left the room the receiver is in: joined another, or their connection closed.
+    #[push("left")]
+    #[derive(Serialize, schemars::JsonSchema)]
+    pub struct Left {
+        /// Who left.
+        pub user: String,
+        /// The room they left.
+        pub room: String,
+    }
+
+    /// A message to the receiver's room.
+    #[push("message")]
+    #[derive(Serialize, schemars::JsonSchema)]
+    pub struct Message {
+        /// Who sent it.
+        pub user: String,
+        /// The room.
+        pub room: String,
+        /// The message.
+        pub text: String,
+    }
+
+    /// A message to the receiver's user alone.
+    #[push("direct")]
+    #[derive(Serialize, schemars::JsonSchema)]
+    pub struct Direct {
+        /// Who sent it.
+        pub from: String,
+        /// The message.
+        pub text: String,
     }
 
     /// The connections in `room`: `chat.room` holds the JSON string `room`.
@@ -435,6 +486,18 @@ pub mod chat {
     }
 }
 
+#[cfg(test)]
+#[path = "support/api_documents.rs"]
+mod api_documents;
+
+/// The title of this example's API documents (`cargo run --example api_docs`).
+pub const TITLE: &str = "Chat";
+
+/// The plugins this example serves, as `main` registers them and `api_docs` documents them.
+pub fn plugins() -> Vec<Plugin> {
+    vec![chat::plugin()]
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -443,7 +506,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
     let server = ServerBuilder::from_env()?
-        .plugin(chat::plugin())
+        .plugins(plugins())
         .start()
         .await?;
     println!("chat listening on ws://{}/?user=NAME", server.local_addr());
@@ -471,6 +534,15 @@ mod tests {
     use yoctopus_core::prelude::*;
 
     use super::{chat, is_valid_name, MessageWindows};
+
+    #[test]
+    fn the_committed_api_documents_are_current() {
+        let api = yoctopus_core::Server::builder()
+            .plugins(super::plugins())
+            .api()
+            .expect("the plugins fit together");
+        super::api_documents::assert_current("chat", super::TITLE, &api);
+    }
 
     /// How long any one wait may take.
     const WAIT: Duration = Duration::from_secs(10);

@@ -19,7 +19,7 @@ pub mod greeter {
     }
 
     /// The answer.
-    #[derive(Serialize)]
+    #[derive(Serialize, schemars::JsonSchema)]
     pub struct Greeting {
         /// `Hello, <name>!`
         pub message: String,
@@ -33,6 +33,18 @@ pub mod greeter {
     }
 }
 
+#[cfg(test)]
+#[path = "support/api_documents.rs"]
+mod api_documents;
+
+/// The title of this example's API documents (`cargo run --example api_docs`).
+pub const TITLE: &str = "Quick Start: greeter";
+
+/// The plugins this example serves, as `main` registers them and `api_docs` documents them.
+pub fn plugins() -> Vec<Plugin> {
+    vec![greeter::plugin()]
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -41,7 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
     let server = ServerBuilder::from_env()?
-        .plugin(greeter::plugin())
+        .plugins(plugins())
         .start()
         .await?;
     println!("greeter listening on ws://{}", server.local_addr());
@@ -51,4 +63,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+
+    #[test]
+    fn the_committed_api_documents_are_current() {
+        let api = yoctopus_core::Server::builder()
+            .plugins(super::plugins())
+            .api()
+            .expect("the plugins fit together");
+        super::api_documents::assert_current("quickstart", super::TITLE, &api);
+    }
 }

@@ -130,6 +130,18 @@ pub mod session {
     }
 }
 
+#[cfg(test)]
+#[path = "support/api_documents.rs"]
+mod api_documents;
+
+/// The title of this example's API documents (`cargo run --example api_docs`).
+pub const TITLE: &str = "Token authentication";
+
+/// The plugins this example serves, as `main` registers them and `api_docs` documents them.
+pub fn plugins() -> Vec<Plugin> {
+    vec![session::plugin()]
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -139,7 +151,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let server = ServerBuilder::from_env()?
         .state(Tokens::from_env()?)
-        .plugin(session::plugin())
+        .plugins(plugins())
         .start()
         .await?;
     println!(
@@ -157,6 +169,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 #[cfg(test)]
 mod tests {
     use super::{BadTokenEntry, Tokens};
+
+    #[test]
+    fn the_committed_api_documents_are_current() {
+        let api = yoctopus_core::Server::builder()
+            .plugins(super::plugins())
+            .api()
+            .expect("the plugins fit together");
+        super::api_documents::assert_current("token_auth", super::TITLE, &api);
+    }
 
     #[test]
     fn the_demo_token_is_known_without_configuration() {

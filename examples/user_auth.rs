@@ -17,7 +17,7 @@ use serde::Serialize;
 use yoctopus_core::prelude::*;
 
 /// A user as the example keeps it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct User {
     /// The user's id.
     pub id: String,
@@ -111,7 +111,7 @@ pub mod auth {
     }
 
     /// The answer to a login.
-    #[derive(Serialize)]
+    #[derive(Serialize, schemars::JsonSchema)]
     #[serde(rename_all = "camelCase")]
     pub struct Welcome {
         /// The logged-in user.
@@ -226,7 +226,7 @@ pub mod user {
     }
 
     /// A new user's id and details.
-    #[derive(Serialize)]
+    #[derive(Serialize, schemars::JsonSchema)]
     pub struct Created {
         /// The new id.
         pub id: String,
@@ -335,6 +335,22 @@ pub mod logger {
     }
 }
 
+#[cfg(test)]
+#[path = "support/api_documents.rs"]
+mod api_documents;
+
+/// The title of this example's API documents (`cargo run --example api_docs`).
+pub const TITLE: &str = "User authentication";
+
+/// The plugins this example serves, as `main` registers them and `api_docs` documents them.
+pub fn plugins() -> Vec<Plugin> {
+    vec![
+        auth::plugin(),
+        user::plugin().alias("user", "account"),
+        logger::plugin(),
+    ]
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -344,9 +360,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let server = ServerBuilder::from_env()?
         .state(Users::with_alice())
-        .plugin(auth::plugin())
-        .plugin(user::plugin().alias("user", "account"))
-        .plugin(logger::plugin())
+        .plugins(plugins())
         .start()
         .await?;
     println!("user_auth listening on ws://{}", server.local_addr());
@@ -368,6 +382,15 @@ mod tests {
     use yoctopus_core::prelude::*;
 
     use super::{auth, user, Users};
+
+    #[test]
+    fn the_committed_api_documents_are_current() {
+        let api = yoctopus_core::Server::builder()
+            .plugins(super::plugins())
+            .api()
+            .expect("the plugins fit together");
+        super::api_documents::assert_current("user_auth", super::TITLE, &api);
+    }
 
     struct Client(
         tokio_tungstenite::WebSocketStream<

@@ -10,7 +10,7 @@ pub use crate::extract::{
 pub use crate::listener::{settings_of, Admission, ChangeOf, ListenerOutput, Step};
 pub use crate::plugin::{
     BoxFuture, EndpointDef, Handler, ListenerDef, ListenerEvent, MethodDef, PluginDef, ProvideDef,
-    Route, SettingListenerDef, UpgradeCheckDef, Verdict,
+    PushDef, Route, SchemaFn, SettingListenerDef, UpgradeCheckDef, Verdict,
 };
 pub use crate::protocol::{ErrorBody, FieldIndex, Outcome, ReadData};
 pub use crate::settings::{PluginSettings, SettingsDef};
@@ -76,26 +76,52 @@ pub fn describe_object(fields: &[(&'static str, Describe)]) -> serde_json::Value
     )
 }
 
-/// The JSON Schema of an object format: `(key, schema, optional)` per field; with
-/// `deny_unknown_keys`, no other key is allowed.
+/// The JSON Schema of an object format: `(key, schema, optional, custom validator)` per field;
+/// with `deny_unknown_keys`, no other key is allowed. A field checked by a custom validator says
+/// so in its `description` (and in `x-validator`, for tools), the schema alone being unable to.
 pub fn object_schema(
-    fields: Vec<(&'static str, schemars::Schema, bool)>,
+    fields: Vec<(&'static str, schemars::Schema, bool, Option<&'static str>)>,
     deny_unknown_keys: bool,
 ) -> schemars::Schema {
     let required: Vec<&str> = fields
         .iter()
-        .filter(|(_, _, optional)| !optional)
-        .map(|(key, _, _)| *key)
+        .filter(|(_, _, optional, _)| !optional)
+        .map(|(key, _, _, _)| *key)
         .collect();
     let properties: serde_json::Map<String, serde_json::Value> = fields
         .into_iter()
-        .map(|(key, schema, _)| (key.to_owned(), schema.to_value()))
+        .map(|(key, schema, _, validator)| {
+            let schema = match validator {
+                Some(validator) => with_validator(schema, validator),
+                None => schema,
+            };
+            (key.to_owned(), schema.to_value())
+        })
         .collect();
     if deny_unknown_keys {
         schemars::json_schema!({ "type": "object", "properties": properties, "required": required, "additionalProperties": false })
     } else {
         schemars::json_schema!({ "type": "object", "properties": properties, "required": required })
     }
+}
+
+/// `schema`, noting that `validator` checks it too. A reference is wrapped, since draft-07
+/// ignores the keywords beside `$ref`.
+fn with_validator(schema: schemars::Schema, validator: &'static str) -> schemars::Schema {
+    let description = format!("checked by the custom validator `{validator}`");
+    let mut value = schema.to_value();
+    if value.get("$ref").is_some() || !value.is_object() {
+        value = serde_json::json!({ "allOf": [value] });
+    }
+    if let serde_json::Value::Object(object) = &mut value {
+        let description = match object.get("description").and_then(|known| known.as_str()) {
+            Some(known) => format!("{known} ({description})"),
+            None => description,
+        };
+        object.insert("description".to_owned(), description.into());
+        object.insert("x-validator".to_owned(), validator.into());
+    }
+    schemars::Schema::try_from(value).unwrap_or_default()
 }
 
 /// Records every key left in `object` once the known ones were taken, for a format that denies
@@ -226,6 +252,45 @@ impl<T: serde::Serialize + ?Sized> ResponseData for T {
     fn to_outcome(&self) -> Outcome {
         Outcome::data(self)
     }
+}
+
+/// What a handler's response, or a declared push, needs for the API description: a JSON Schema.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no JSON Schema, which the API description needs",
+    label = "does not implement `schemars::JsonSchema`",
+    note = "derive it beside `Serialize`: `#[derive(Serialize, schemars::JsonSchema)]`; serde's attributes (`rename_all`, `skip`) are read by both"
+)]
+pub trait ResponseSchema {
+    /// The schema of the value as it is serialized.
+    fn response_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: schemars::JsonSchema + ?Sized> ResponseSchema for T {
+    fn response_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<T>()
+    }
+}
+
+/// The schema of a reply's `data` of type `T`.
+pub fn response_schema<T: ResponseSchema + ?Sized>(
+    generator: &mut schemars::SchemaGenerator,
+) -> schemars::Schema {
+    T::response_schema(generator)
+}
+
+/// The schema of `{}`, the `data` of a handler that returns nothing.
+pub fn empty_response_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "type": "object", "additionalProperties": false })
+}
+
+/// The schema of a `Reply<S, T>`'s `data`: `T`, or `{}` for a reply of settings only.
+pub fn reply_response_schema<T: ResponseSchema + ?Sized>(
+    generator: &mut schemars::SchemaGenerator,
+) -> schemars::Schema {
+    let response = T::response_schema(generator).to_value();
+    let empty = empty_response_schema(generator).to_value();
+    schemars::json_schema!({ "anyOf": [response, empty] })
 }
 
 /// The `data` of an ok reply.

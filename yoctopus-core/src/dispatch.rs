@@ -4,8 +4,6 @@
 //! and the plugin's own generated `match` finds the method. Aliases are the one lookup configured
 //! at run time, so they live in a small table beside the plugins.
 
-use serde_json::Value;
-
 use crate::error::ConfigError;
 use crate::extract::{Need, RequestData};
 use crate::plugin::{MethodDef, Plugin, PluginDef, Route};
@@ -46,6 +44,19 @@ impl Router {
                 return Err(ConfigError::DuplicatePlugin(plugin.name().to_owned()));
             }
             defs.push(plugin.def());
+        }
+        let mut pushes: Vec<(&str, &str)> = Vec::new();
+        for def in &defs {
+            for push in def.pushes {
+                if let Some((first, _)) = pushes.iter().find(|(_, kind)| *kind == push.kind) {
+                    return Err(ConfigError::DuplicatePush {
+                        kind: push.kind.to_owned(),
+                        first: (*first).to_owned(),
+                        second: def.name.to_owned(),
+                    });
+                }
+                pushes.push((def.name, push.kind));
+            }
         }
         let mut aliases: Vec<Alias> = Vec::new();
         for plugin in plugins {
@@ -112,69 +123,8 @@ impl Router {
         Ok(())
     }
 
-    /// Every endpoint and method with its request format, keyed by the name clients use: the
-    /// original's `api:api` answer.
-    pub(crate) fn describe(&self) -> Value {
-        let mut api = serde_json::Map::new();
-        for plugin in self.plugins.iter() {
-            for endpoint in plugin.endpoints {
-                let methods = endpoint
-                    .methods
-                    .iter()
-                    .map(|method| {
-                        let mut description = serde_json::Map::new();
-                        if let Some(format) = method.format {
-                            description.insert("requestFormat".to_owned(), format());
-                        }
-                        if !method.requirements.is_empty() {
-                            let requirements: Vec<String> =
-                                method.requirements.iter().map(|text| text()).collect();
-                            description.insert("requirements".to_owned(), requirements.into());
-                        }
-                        (method.method.to_owned(), Value::Object(description))
-                    })
-                    .collect();
-                api.insert(
-                    self.public_name(plugin, endpoint.name),
-                    Value::Object(methods),
-                );
-            }
-        }
-        Value::Object(api)
-    }
-
-    /// The JSON Schema of every request, keyed like [`describe`](Self::describe), with shared
-    /// definitions under `$defs`: what a typed client is generated from.
-    pub(crate) fn schema(&self) -> Value {
-        let mut generator = schemars::SchemaGenerator::default();
-        let mut endpoints = serde_json::Map::new();
-        for plugin in self.plugins.iter() {
-            for endpoint in plugin.endpoints {
-                let methods = endpoint
-                    .methods
-                    .iter()
-                    .map(|method| {
-                        let request = method.schema.map_or(Value::Bool(true), |schema| {
-                            schema(&mut generator).to_value()
-                        });
-                        (
-                            method.method.to_owned(),
-                            serde_json::json!({ "request": request }),
-                        )
-                    })
-                    .collect();
-                endpoints.insert(
-                    self.public_name(plugin, endpoint.name),
-                    Value::Object(methods),
-                );
-            }
-        }
-        let definitions: serde_json::Map<String, Value> = generator.take_definitions(true);
-        serde_json::json!({ "endpoints": endpoints, "$defs": definitions })
-    }
-
     /// The name clients use for an endpoint: its alias where it has one.
-    fn public_name(&self, plugin: &PluginDef, endpoint: &str) -> String {
+    pub(crate) fn public_name(&self, plugin: &PluginDef, endpoint: &str) -> String {
         self.aliases
             .iter()
             .find(|alias| std::ptr::eq(alias.plugin, plugin) && alias.endpoint == endpoint)

@@ -46,6 +46,16 @@ pub enum ConfigError {
         /// The value's type.
         type_name: &'static str,
     },
+    /// Two plugins declare a push of the same type, which clients could not tell apart.
+    #[error("plugins `{first}` and `{second}` both declare a push of type `{kind}`")]
+    DuplicatePush {
+        /// The push type.
+        kind: String,
+        /// The plugin that declared it first.
+        first: String,
+        /// The other.
+        second: String,
+    },
     /// Binary messages have more than one handler.
     #[error("binary messages have two handlers ({0}); a server has one")]
     TwoBinaryHandlers(String),

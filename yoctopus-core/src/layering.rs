@@ -6,6 +6,7 @@
 //! server        network side: TLS, origins, accept, upgrade, the connection's loop, pings, shutdown
 //! builtin       the `yoctopus` plugin (written with the public macros)
 //! app           router + settings registry + services + listener tables; a connection's life
+//! api           the API as data: `api:api` `read`, the JSON Schema and AsyncAPI documents
 //! dispatch      routes a frame to its plugin's generated table
 //! lifecycle     the listener tables and how listeners run
 //! plugin        the static definitions `#[plugin]` generates
@@ -50,6 +51,7 @@ const BOTTOM_UP: &[&str] = &[
     "plugin",
     "lifecycle",
     "dispatch",
+    "api",
     "app",
     "builtin",
     "server",

@@ -60,6 +60,7 @@ extern crate self as yoctopus_core;
 
 // Each module uses only the modules below it; `layering.rs` lists them from the bottom up and
 // its test checks every `crate::` path against that order.
+mod api;
 mod app;
 #[cfg(test)]
 mod arbitrary_input;
@@ -90,6 +91,7 @@ mod validate;
 #[doc(hidden)]
 pub mod __private;
 
+pub use api::{Api, AsyncApiInfo};
 pub use builtin::yoctopus;
 pub use bytes::Bytes;
 pub use connection::{Connection, ConnectionId, IdError, NodeId, UpgradeRequest};
@@ -109,7 +111,7 @@ pub use listener::{
 };
 pub use logs::Log;
 pub use plugin::{ListenerEvent, Plugin, PluginDef};
-pub use protocol::{Meta, Push};
+pub use protocol::{Meta, Push, PushMessage};
 pub use reply::Reply;
 pub use server::{Server, ServerBuilder, TlsConfig};
 pub use settings::PluginSettings;
@@ -118,14 +120,16 @@ pub use validate::{
     validate, Email, FieldPath, Hostname, IsoDate, RequestFormat, ValidationErrors,
     ValidatorOutcome,
 };
-pub use yoctopus_macros::{binary, endpoint, filter, on, plugin, provide, settings, RequestFormat};
+pub use yoctopus_macros::{
+    binary, endpoint, filter, on, plugin, provide, push, settings, RequestFormat,
+};
 
 /// Everything a plugin module usually needs: `use yoctopus_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        binary, endpoint, on, plugin, provide, settings, Changed, Closed, Connection,
+        binary, endpoint, on, plugin, provide, push, settings, Changed, Closed, Connection,
         ConnectionChanged, ConnectionId, ConnectionSettings, Data, Email, Hostname, IsoDate, Log,
-        Meta, Notify, Refusal, Reject, Reply, RequestFormat, Server, ServerBuilder, State,
-        UpgradeRequest,
+        Meta, Notify, Plugin, Push, Refusal, Reject, Reply, RequestFormat, Server, ServerBuilder,
+        State, UpgradeRequest,
     };
 }

@@ -52,6 +52,23 @@ pub struct PluginDef {
     pub upgrade_checks: &'static [UpgradeCheckDef],
     /// The values it provides to every handler and listener (`#[provide]`).
     pub provides: &'static [ProvideDef],
+    /// The pushes it declares (`#[push]`), for the API description.
+    pub pushes: &'static [PushDef],
+}
+
+/// A JSON Schema made by generated code, in the generator's settings (draft-07 for the API
+/// documents, with shared definitions under the generator's path).
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// A push a plugin declares with `#[push("type")]`.
+#[derive(Debug, Clone, Copy)]
+pub struct PushDef {
+    /// Its `meta.type`.
+    pub kind: &'static str,
+    /// The declaring type's doc comment.
+    pub description: &'static str,
+    /// The JSON Schema of its `data`.
+    pub schema: SchemaFn,
 }
 
 /// The lifecycle events a listener can hear.
@@ -144,14 +161,18 @@ pub struct EndpointDef {
 pub struct MethodDef {
     /// The method name (`read`, `create`, ...).
     pub method: &'static str,
+    /// The handler's doc comment.
+    pub description: &'static str,
     /// The generated handler.
     pub handler: Handler,
+    /// The JSON Schema of the reply's `data` when the handler succeeds, from its return type.
+    pub response: SchemaFn,
     /// Its requirements as clients know them (`auth.authenticated`), for the API description.
     pub requirements: &'static [fn() -> String],
     /// Its request format in the original notation; `None` accepts any `data`.
     pub format: Option<fn() -> Value>,
     /// Its request's JSON Schema; `None` accepts any `data`.
-    pub schema: Option<fn(&mut SchemaGenerator) -> Schema>,
+    pub schema: Option<SchemaFn>,
     /// Reads its request while the envelope is read, when `data` follows `meta`.
     pub read: Option<ReadData>,
     /// Whether the handler asks for the request's `meta`.

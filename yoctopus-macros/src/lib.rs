@@ -10,6 +10,7 @@ mod check;
 mod errors;
 mod expand;
 mod model;
+mod pushes;
 mod requires;
 
 use proc_macro::TokenStream;
@@ -230,6 +231,36 @@ pub fn binary(_args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn provide(_args: TokenStream, item: TokenStream) -> TokenStream {
     outside_plugin("provide", item)
+}
+
+/// Declares, inside a [`#[plugin]`](macro@plugin) module, a push the plugin sends: a struct or
+/// enum carried as the push's `data`, with the push's `meta.type` as the argument.
+///
+/// The type implements `yoctopus_core::PushMessage`, so `Push::of(&value)` makes the push
+/// without naming its type again, and the API description (`api:api`, the JSON Schema and
+/// AsyncAPI documents) lists it with its JSON Schema and its doc comment. The type must be
+/// `Serialize` and `schemars::JsonSchema`.
+///
+/// ```
+/// # use yoctopus_core::prelude::*;
+/// #[plugin]
+/// mod room {
+///     use yoctopus_core::prelude::*;
+///
+///     /// Someone joined the room.
+///     #[push("joined")]
+///     #[derive(serde::Serialize, schemars::JsonSchema)]
+///     pub struct Joined {
+///         pub user: String,
+///     }
+/// }
+///
+/// let push = Push::of(&room::Joined { user: "ada".into() }).unwrap();
+/// assert_eq!(push.as_json(), r#"{"meta":{"method":"notify","type":"joined"},"data":{"user":"ada"}}"#);
+/// ```
+#[proc_macro_attribute]
+pub fn push(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_plugin("push", item)
 }
 
 /// Marks the struct inside a [`#[plugin]`](macro@plugin) module that holds its connection-scoped

@@ -14,6 +14,7 @@ use crate::attr::{
 use crate::case;
 use crate::check;
 use crate::errors::Errors;
+use crate::pushes::{self, PushDecl};
 use crate::requires::Requirement;
 
 pub(crate) struct Plugin {
@@ -26,6 +27,8 @@ pub(crate) struct Plugin {
     pub(crate) provides: Vec<Provide>,
     /// The `#[binary]` handler: an endpoint of binary messages.
     pub(crate) binary: Option<Endpoint>,
+    /// The pushes it declares with `#[push]`.
+    pub(crate) pushes: Vec<PushDecl>,
 }
 
 pub(crate) struct Settings {
@@ -72,6 +75,8 @@ pub(crate) struct Endpoint {
     pub(crate) requires: Vec<Requirement>,
     pub(crate) arguments: Vec<Type>,
     pub(crate) output: Output,
+    /// The function's doc comment, for the API description.
+    pub(crate) doc: String,
 }
 
 /// How a handler's return value becomes a reply.
@@ -121,7 +126,14 @@ impl Plugin {
         let mut listeners = Vec::new();
         let mut provides = Vec::new();
         let mut binary: Option<Endpoint> = None;
+        let mut declared_pushes = Vec::new();
         for item in items.iter_mut() {
+            if let Some(attr) = take_attribute(item, "push") {
+                match PushDecl::build(&attr, item) {
+                    Ok(push) => declared_pushes.push(push),
+                    Err(error) => errors.push(error),
+                }
+            }
             if let Some(attr) = take_attribute(item, "binary") {
                 match &mut *item {
                     Item::Fn(function) => match Endpoint::build(&attr, function, true) {
@@ -222,6 +234,7 @@ impl Plugin {
             }
         }
         errors.check(check::unique_endpoints(&endpoints));
+        errors.check(pushes::unique_pushes(&declared_pushes));
         errors.finish()?;
         Ok(Self {
             module,
@@ -231,6 +244,7 @@ impl Plugin {
             listeners,
             provides,
             binary,
+            pushes: declared_pushes,
         })
     }
 }
@@ -491,6 +505,7 @@ impl Endpoint {
                     syn::ReturnType::Default => Output::Unit(signature.ident.span()),
                     syn::ReturnType::Type(_, ty) => Output::classify(ty),
                 },
+                doc: pushes::doc_of(&function.attrs),
             });
         }
         let name = match &args.name {
@@ -525,6 +540,7 @@ impl Endpoint {
                 syn::ReturnType::Default => Output::Unit(signature.ident.span()),
                 syn::ReturnType::Type(_, ty) => Output::classify(ty),
             },
+            doc: pushes::doc_of(&function.attrs),
         })
     }
 }
@@ -603,7 +619,7 @@ fn take_attribute(item: &mut Item, name: &str) -> Option<syn::Attribute> {
     Some(attrs.remove(position))
 }
 
-fn describe(item: &Item) -> &'static str {
+pub(crate) fn describe(item: &Item) -> &'static str {
     match item {
         Item::Struct(_) => "a struct",
         Item::Fn(_) => "a function",
@@ -627,6 +643,7 @@ pub(crate) fn strip_our_attributes(module: &mut ItemMod) {
         for item in items {
             while take_attribute(item, "settings").is_some() {}
             while take_attribute(item, "provide").is_some() {}
+            while take_attribute(item, "push").is_some() {}
             if let Item::Struct(item) = item {
                 for field in item.fields.iter_mut() {
                     field.attrs.retain(|attr| !attr.path().is_ident("settings"));

@@ -107,6 +107,24 @@ impl serde::Serialize for ConnectionId {
     }
 }
 
+impl schemars::JsonSchema for ConnectionId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ConnectionId")
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9a-f]{16}-[0-9]+$",
+            "description": "A connection id: the node's 16 hex digits, `-`, and a sequence number"
+        })
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for ConnectionId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;

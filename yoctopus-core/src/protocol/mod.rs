@@ -11,7 +11,7 @@ mod reply;
 mod request;
 
 pub(crate) use depth::exceeds_depth;
-pub use push::Push;
+pub use push::{Push, PushMessage};
 pub(crate) use reply::ReplyHead;
 pub use reply::{ErrorBody, Meta, Outcome};
 pub(crate) use request::{

@@ -25,6 +25,12 @@ impl Push {
         })
     }
 
+    /// A push of a type a plugin declares with `#[push("type")]`, its `meta.type` taken from the
+    /// declaration.
+    pub fn of<T: PushMessage>(data: &T) -> Result<Self, serde_json::Error> {
+        Self::new(T::TYPE, data)
+    }
+
     /// The frame's text.
     pub fn as_json(&self) -> &str {
         std::str::from_utf8(&self.frame).expect("a push is rendered from JSON")
@@ -33,6 +39,17 @@ impl Push {
     pub(crate) fn into_frame(self) -> bytes::Bytes {
         self.frame
     }
+}
+
+/// The payload of a push a plugin declares: `#[push("joined")]` on a struct or enum in a
+/// `#[plugin]` module implements it, and lists the push with its JSON Schema in the API.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a declared push",
+    note = "mark the type inside a `#[plugin]` module with `#[push(\"type\")]`"
+)]
+pub trait PushMessage: Serialize {
+    /// The push's `meta.type`.
+    const TYPE: &'static str;
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::network::Limits;
 use super::{accept_loop, liveness, AllowedOrigins, Network, Server, TlsConfig};
 use crate::app::{App, AppParts, BinaryHandler, MessageHandler};
 use crate::connection::{Connection, NodeId};
-use crate::error::ServerError;
+use crate::error::{ConfigError, ServerError};
 use crate::fault::{ErrorEvent, ErrorHook};
 use crate::plugin::Plugin;
 use crate::transport::Message;
@@ -192,6 +192,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Adds several plugins, in order, as [`plugin`](Self::plugin) does one.
+    pub fn plugins(mut self, plugins: impl IntoIterator<Item = Plugin>) -> Self {
+        for plugin in plugins {
+            self = self.plugin(plugin);
+        }
+        self
+    }
+
     /// Shares `state` with every handler that takes a [`State<T>`](crate::State) argument.
     /// Giving a second value of the same type replaces the first.
     pub fn state<T: Any + Send + Sync>(mut self, state: T) -> Self {
@@ -267,6 +275,17 @@ impl ServerBuilder {
             Box::pin(handler(connection, message))
         }));
         self
+    }
+
+    /// The API of the plugins added so far, the bundled [`yoctopus`](crate::yoctopus) plugin
+    /// first, as a server would serve it; nothing starts. This is what the API documents are
+    /// written from at build time.
+    pub fn api(&self) -> Result<crate::Api, ConfigError> {
+        let mut plugins = Vec::with_capacity(self.plugins.len() + 1);
+        plugins.push(crate::yoctopus::plugin());
+        plugins.extend(self.plugins.iter().cloned());
+        let router = crate::dispatch::Router::new(&plugins)?;
+        Ok(crate::Api::new(&router))
     }
 
     /// Checks the definition, binds the socket and starts serving; returns once listening.

@@ -73,16 +73,10 @@ impl Server {
         self.network.app().services().register().len()
     }
 
-    /// Every endpoint and method with its request format, keyed by the name clients use (the alias
-    /// where one exists): `{"greeter:hello": {"read": {"requestFormat": {"name": "string"}}}}`.
-    pub fn api(&self) -> serde_json::Value {
-        self.network.app().router().describe()
-    }
-
-    /// The JSON Schema of every endpoint's request, keyed like [`api`](Self::api), with shared
-    /// definitions under `$defs`.
-    pub fn api_schema(&self) -> serde_json::Value {
-        self.network.app().router().schema()
+    /// The API of the server's plugins as they are now: what `api:api` `read` answers, and the
+    /// JSON Schema and AsyncAPI documents.
+    pub fn api(&self) -> crate::Api {
+        crate::Api::new(self.network.app().router())
     }
 
     /// Replaces the allowed origins while the server runs (`["*"]` allows every origin).

@@ -73,6 +73,7 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
     let listeners = super::listeners::render(plugin);
     let keeps_upgrade = keeps_upgrade(plugin);
     let listener_table = super::listeners::table(plugin);
+    let push_table = super::pushes::table(plugin);
     let name = &plugin.name;
     let settings = match &plugin.settings {
         Some(settings) => {
@@ -109,6 +110,7 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
             binary: #binary,
             keeps_upgrade_request: #keeps_upgrade,
             #listener_table
+            #push_table
         };
     }
 }
@@ -214,10 +216,14 @@ fn method_def(index: usize, endpoint: &Endpoint) -> TokenStream {
     let requirements =
         (0..endpoint.requires.len()).map(|position| requirement_text_ident(index, position));
     let arguments = &endpoint.arguments;
+    let response = response_schema(&endpoint.output);
+    let description = &endpoint.doc;
     quote! {
         ::yoctopus_core::__private::MethodDef {
             method: #method,
+            description: #description,
             handler: #handler,
+            response: #response,
             requirements: &[#(#requirements),*],
             format: ::yoctopus_core::__private::first_some(&[
                 #(<#arguments as ::yoctopus_core::__private::FromCall>::FORMAT),*
@@ -413,6 +419,46 @@ fn compare(value: &TokenStream, op: &syn::BinOp, expected: &syn::Expr) -> TokenS
             };
             quote! { ::core::matches!(#ordering, ::core::option::Option::Some(#accepted)) }
         }
+    }
+}
+
+/// The function that makes the JSON Schema of the reply's `data`, read from the return type's
+/// shape like [`convert`]: a type without a schema is reported at its name.
+fn response_schema(output: &Output) -> TokenStream {
+    let empty = quote! { ::yoctopus_core::__private::empty_response_schema };
+    match output {
+        Output::Unit(_) => empty,
+        Output::Data(ty) => {
+            let span = name_span(ty);
+            quote_spanned! {span=> ::yoctopus_core::__private::response_schema::<#ty> }
+        }
+        Output::Reply(ty) => match second_type_argument(ty) {
+            Some(syn::Type::Tuple(unit)) if unit.elems.is_empty() => empty,
+            None => empty,
+            Some(response) => {
+                let span = name_span(response);
+                quote_spanned! {span=> ::yoctopus_core::__private::reply_response_schema::<#response> }
+            }
+        },
+        Output::Result(ok, _) => response_schema(ok),
+    }
+}
+
+/// `T` in `Reply<S, T>`.
+fn second_type_argument(ty: &syn::Type) -> Option<&syn::Type> {
+    let syn::Type::Path(path) = ty else {
+        return None;
+    };
+    match &path.path.segments.last()?.arguments {
+        syn::PathArguments::AngleBracketed(args) => args
+            .args
+            .iter()
+            .filter_map(|arg| match arg {
+                syn::GenericArgument::Type(ty) => Some(ty),
+                _ => None,
+            })
+            .nth(1),
+        _ => None,
     }
 }
 

@@ -3,6 +3,7 @@
 mod dispatch;
 mod filter;
 mod listeners;
+mod pushes;
 mod request_format;
 mod settings;
 
@@ -28,6 +29,7 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
         .1;
     let settings = settings::render(plugin);
     let dispatch = dispatch::render(plugin);
+    let pushes = pushes::render(plugin);
     let plugin_doc = format!(
         " The `{}` plugin, ready for `ServerBuilder::plugin`.",
         plugin.name
@@ -39,6 +41,7 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
 
             #settings
             #dispatch
+            #pushes
 
             #[doc = #plugin_doc]
             pub fn plugin() -> ::yoctopus_core::Plugin {

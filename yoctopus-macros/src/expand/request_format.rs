@@ -132,6 +132,7 @@ fn object(
     let mut errors = Errors::default();
     let mut reads = Vec::new();
     let mut keys = Vec::new();
+    let mut validators = Vec::new();
     let mut idents = Vec::new();
     let mut types = Vec::new();
     let mut fast_checks = Vec::new();
@@ -177,6 +178,18 @@ fn object(
             });
         }
         reads.push(read);
+        validators.push(match &args.with {
+            Some(validator) => {
+                let name = validator
+                    .segments
+                    .iter()
+                    .map(|segment| segment.ident.to_string())
+                    .collect::<Vec<_>>()
+                    .join("::");
+                quote! { ::core::option::Option::Some(#name) }
+            }
+            None => quote! { ::core::option::Option::None },
+        });
         keys.push(key);
         idents.push(ident);
         types.push(ty.clone());
@@ -216,6 +229,7 @@ fn object(
                 #keys,
                 generator.subschema_for::<#types>(),
                 <#types as ::yoctopus_core::__private::RequestFormat>::OPTIONAL,
+                #validators,
             )),*
         ], #deny_unknown_keys)
     };

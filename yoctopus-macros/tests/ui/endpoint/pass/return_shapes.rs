@@ -13,7 +13,7 @@ mod auth {
         pub authenticated: bool,
     }
 
-    #[derive(Serialize)]
+    #[derive(Serialize, schemars::JsonSchema)]
     pub struct Welcome {
         pub message: String,
     }
