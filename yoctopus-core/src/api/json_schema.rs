@@ -8,7 +8,11 @@ use super::{schemas, Api};
 pub(super) fn document(api: &Api, title: &str) -> Value {
     let mut generator = schemas::generator(schemas::COMPONENTS);
     let mut endpoints = Map::new();
+    let mut aliases = Map::new();
     for endpoint in &api.endpoints {
+        if endpoint.full_name != endpoint.name {
+            aliases.insert(endpoint.name.clone(), endpoint.full_name.as_str().into());
+        }
         let mut methods = Map::new();
         for method in endpoint.def.methods {
             let request = method.schema.map_or(Value::Bool(true), |make| {
@@ -46,8 +50,9 @@ pub(super) fn document(api: &Api, title: &str) -> Value {
     json!({
         "$schema": schemas::DRAFT_07,
         "title": title,
-        "description": "The `data` of every request and response, by endpoint (the name clients use) and method, and of every push, by type. The schemas they share are under `components.schemas`.",
+        "description": "The `data` of every request and response, by endpoint (the name clients use) and method, and of every push, by type. `aliases` maps each alias to the full name, which keeps working. The schemas they share are under `components.schemas`.",
         "endpoints": endpoints,
+        "aliases": aliases,
         "pushes": pushes,
         "components": { "schemas": schemas::definitions(&mut generator) },
     })

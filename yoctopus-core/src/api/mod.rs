@@ -97,8 +97,9 @@ impl Api {
     }
 
     /// The whole API as one JSON Schema (draft-07) document: `endpoints.<name>.<method>` holds
-    /// `request` and `response`, `pushes.<type>` holds `data`, and the shared definitions sit
-    /// under `components.schemas`, where an AsyncAPI document keeps them too.
+    /// `request` and `response`, `pushes.<type>` holds `data`, `aliases.<alias>` names the
+    /// endpoint an alias stands for, and the shared definitions sit under `components.schemas`,
+    /// where an AsyncAPI document keeps them too.
     pub fn json_schema(&self, title: &str) -> Value {
         json_schema::document(self, title)
     }
