@@ -495,7 +495,7 @@ pub const TITLE: &str = "Chat";
 
 /// The plugins this example serves, as `main` registers them and `api_docs` documents them.
 pub fn plugins() -> Vec<Plugin> {
-    vec![chat::plugin()]
+    vec![chat::plugin(), yoctopus_plugins::api::plugin()]
 }
 
 #[tokio::main]
@@ -533,7 +533,7 @@ mod tests {
     use tokio_tungstenite::WebSocketStream;
     use yoctopus_core::prelude::*;
 
-    use super::{chat, is_valid_name, MessageWindows};
+    use super::{is_valid_name, MessageWindows};
 
     #[test]
     fn the_committed_api_documents_are_current() {
@@ -555,7 +555,7 @@ mod tests {
     async fn start_with(builder: ServerBuilder) -> Server {
         builder
             .port(0)
-            .plugin(chat::plugin())
+            .plugins(super::plugins())
             .start()
             .await
             .expect("the example starts")
@@ -979,6 +979,44 @@ mod tests {
             json!(["text: a message is 1 to 500 characters, got 0"]),
         )
         .await;
+    }
+
+    #[tokio::test]
+    async fn api_read_lists_every_chat_endpoint_with_its_format() {
+        let server = start().await;
+        let mut ann = Client::connect(&server, "ann").await;
+        let api = ann.request("api:api", "read", json!({})).await;
+        assert_eq!(api["meta"]["status"], "ok", "{api}");
+        let chat: Vec<(&str, &str, Value)> = vec![
+            ("chat:room", "join", json!({"room": "string"})),
+            ("chat:message", "create", json!({"text": "string"})),
+            (
+                "chat:direct",
+                "create",
+                json!({"to": "string", "text": "string"}),
+            ),
+            ("chat:users", "read", Value::Null),
+        ];
+        for (endpoint, method, format) in chat {
+            let described = &api["data"][endpoint][method];
+            assert!(described.is_object(), "{endpoint} {method} missing: {api}");
+            assert_eq!(described["requestFormat"], format, "{endpoint} {method}");
+            assert!(
+                described["responseSchema"].is_object(),
+                "{endpoint} {method}"
+            );
+        }
+        assert_eq!(
+            api["data"]["chat:message"]["create"]["requirements"],
+            json!(["chat.room != None"])
+        );
+        let endpoints: Vec<&String> = api["data"]
+            .as_object()
+            .expect("the API is an object")
+            .keys()
+            .filter(|name| name.starts_with("chat:"))
+            .collect();
+        assert_eq!(endpoints.len(), 4, "{endpoints:?}");
     }
 
     #[tokio::test]

@@ -2,6 +2,8 @@
 //!
 //! Run it with `cargo run --example quickstart` (port from `PORT`, default 3000), then send
 //! `{"meta":{"id":"1","endpoint":"greeter:hello","method":"read"},"data":{"name":"Alice"}}`.
+//! The bundled `api` plugin is registered too, so any client can discover what it serves:
+//! `{"meta":{"id":"2","endpoint":"api:api","method":"read"},"data":{}}`.
 
 use yoctopus_core::prelude::*;
 
@@ -42,7 +44,7 @@ pub const TITLE: &str = "Quick Start: greeter";
 
 /// The plugins this example serves, as `main` registers them and `api_docs` documents them.
 pub fn plugins() -> Vec<Plugin> {
-    vec![greeter::plugin()]
+    vec![greeter::plugin(), yoctopus_plugins::api::plugin()]
 }
 
 #[tokio::main]

@@ -62,6 +62,9 @@ pub enum DeliveryError {
     /// The push could not be serialized.
     #[error("the push cannot be serialized: {0}")]
     Serialize(String),
+    /// The settings filter is not one (its JSON form is not an object of objects).
+    #[error("invalid settings filter: {0}")]
+    Filter(String),
     /// The backend that carries delivery to other servers cannot be reached.
     #[error("delivery is unavailable: {0}")]
     Unavailable(String),

@@ -56,6 +56,12 @@ pub enum ConfigError {
         /// The other.
         second: String,
     },
+    /// A plugin to remove is not registered.
+    #[error("plugin `{0}` is not registered")]
+    UnknownPlugin(String),
+    /// The bundled `yoctopus` plugin cannot be removed.
+    #[error("plugin `{0}` is part of every server and cannot be removed")]
+    BundledPlugin(String),
     /// Binary messages have more than one handler.
     #[error("binary messages have two handlers ({0}); a server has one")]
     TwoBinaryHandlers(String),

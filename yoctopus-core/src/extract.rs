@@ -410,6 +410,13 @@ impl FromCall for Connections {
     }
 }
 
+/// The API the server serves now, and its changes.
+impl FromCall for crate::served_api::ServedApi {
+    fn from_call(call: &mut Call) -> Result<Self, Outcome> {
+        Ok(call.services.api())
+    }
+}
+
 impl FromCall for UpgradeRequest {
     const KEEPS_UPGRADE: bool = true;
 

@@ -96,6 +96,14 @@ impl TryFrom<Value> for SettingsFilter {
     }
 }
 
+impl TryFrom<&Value> for SettingsFilter {
+    type Error = FilterError;
+
+    fn try_from(value: &Value) -> Result<Self, FilterError> {
+        Self::from_json(value.clone())
+    }
+}
+
 impl From<SettingsFilter> for Value {
     fn from(filter: SettingsFilter) -> Self {
         Value::Object(filter.plugins)

@@ -13,7 +13,8 @@
 //! reply         `Reply`: settings changed with a response
 //! extract       what handlers and listeners ask for by type
 //! listener      what listeners return: `Data`, `Reject`, `Refusal`, `Changed`
-//! services      state, the register handle, delivery, the error hook
+//! services      state, the register handle, delivery, the served API, the error hook
+//! served_api    the API served now and its changes
 //! fault         server-side faults and the hook that hears them
 //! connections   the register handle plugins use
 //! delivery      the seam through which pushes and queries reach connections
@@ -44,6 +45,7 @@ const BOTTOM_UP: &[&str] = &[
     "delivery",
     "connections",
     "fault",
+    "served_api",
     "services",
     "listener",
     "extract",

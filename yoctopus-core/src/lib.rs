@@ -52,7 +52,9 @@
 //! | server options, origins, pings, limits, shutdown, options from the environment | [`ServerBuilder`], [`Server`] |
 //! | `wss://` with optional client certificates | [`TlsConfig`] |
 //! | binary messages; a plain WebSocket server on the same connection layer | [`ServerBuilder::binary_handler`], [`ServerBuilder::message_handler`], [`Message`] |
-//! | the API description and its JSON Schema | [`Server::api`], [`Server::api_schema`] |
+//! | the API description (`api:api`), as JSON Schema and AsyncAPI 3.0, at build time or while serving | [`Api`], [`ServerBuilder::api`], [`Server::api`], [`push`], [`ServedApi`] |
+//! | plugins added and removed while the server runs | [`Server::add_plugin`], [`Server::remove_plugin`] |
+//! | multicast and the `api` plugin | the `yoctopus-plugins` crate |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -82,6 +84,7 @@ mod plugin;
 mod protocol;
 mod register;
 mod reply;
+mod served_api;
 mod server;
 mod services;
 mod settings;
@@ -101,7 +104,8 @@ pub use delivery::{
 };
 pub use error::{ConfigError, PushError, ServerError, SettingsError};
 pub use extract::{
-    scope, Closed, ConnectionChanged, ConnectionSettings, FromCall, FromUpgrade, Notify, State,
+    scope, Call, Closed, ConnectionChanged, ConnectionSettings, FromCall, FromUpgrade, Need,
+    Notify, State,
 };
 pub use fault::ErrorEvent;
 pub use filter::{FilterError, SettingsFilter};
@@ -111,8 +115,9 @@ pub use listener::{
 };
 pub use logs::Log;
 pub use plugin::{ListenerEvent, Plugin, PluginDef};
-pub use protocol::{Meta, Push, PushMessage};
+pub use protocol::{Meta, Outcome, Push, PushMessage};
 pub use reply::Reply;
+pub use served_api::ServedApi;
 pub use server::{Server, ServerBuilder, TlsConfig};
 pub use settings::PluginSettings;
 pub use transport::Message;

@@ -81,11 +81,6 @@ impl Lifecycle {
         lifecycle
     }
 
-    /// Whether any listener hears settings changes.
-    pub(crate) fn observes_settings(&self) -> bool {
-        !self.connection_changed.is_empty() || self.settings.iter().any(|table| !table.is_empty())
-    }
-
     /// Whether requests go through listeners before or after their handler.
     pub(crate) fn wraps_requests(&self) -> bool {
         !self.request_received.is_empty() || !self.response_prepared.is_empty()

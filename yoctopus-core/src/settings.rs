@@ -124,50 +124,81 @@ fn new_default<T: PluginSettings>() -> Arc<dyn AnySettings> {
 }
 
 /// The settings slots a server has, in plugin registration order, with their shared defaults.
+///
+/// Slots are only ever added (a plugin added while the server runs brings its slot), never taken
+/// away, so a slot's index stays valid for the server's life. Reads take a snapshot of the table
+/// without a lock.
 pub(crate) struct SettingsRegistry {
-    slots: Box<[RegisteredSlot]>,
+    slots: arc_swap::ArcSwap<Vec<RegisteredSlot>>,
 }
 
+#[derive(Clone)]
 struct RegisteredSlot {
     type_id: TypeId,
     plugin: &'static str,
     default: Arc<dyn AnySettings>,
 }
 
+impl RegisteredSlot {
+    fn of(def: SettingsDef) -> Self {
+        Self {
+            type_id: def.type_id(),
+            plugin: def.plugin,
+            default: (def.new_default)(),
+        }
+    }
+}
+
 impl SettingsRegistry {
     pub(crate) fn new(defs: impl IntoIterator<Item = SettingsDef>) -> Self {
-        let slots = defs
-            .into_iter()
-            .map(|def| RegisteredSlot {
-                type_id: def.type_id(),
-                plugin: def.plugin,
-                default: (def.new_default)(),
-            })
-            .collect();
-        Self { slots }
+        let slots = defs.into_iter().map(RegisteredSlot::of).collect();
+        Self {
+            slots: arc_swap::ArcSwap::from_pointee(slots),
+        }
+    }
+
+    /// Adds the slot of `def` unless it is there already; answers its index. Callers add one
+    /// plugin at a time (the application serializes them), so two adds never race.
+    pub(crate) fn add(&self, def: SettingsDef) -> usize {
+        let slots = self.slots.load();
+        if let Some(index) = slots.iter().position(|slot| slot.type_id == def.type_id()) {
+            return index;
+        }
+        let mut grown: Vec<RegisteredSlot> = slots.as_ref().clone();
+        grown.push(RegisteredSlot::of(def));
+        let index = grown.len() - 1;
+        self.slots.store(Arc::new(grown));
+        index
     }
 
     /// The slot of settings type `type_id`; a handful of plugins make a scan the fastest lookup.
     pub(crate) fn index_of(&self, type_id: TypeId) -> Option<usize> {
-        self.slots.iter().position(|slot| slot.type_id == type_id)
+        self.slots
+            .load()
+            .iter()
+            .position(|slot| slot.type_id == type_id)
     }
 
     pub(crate) fn index_of_plugin(&self, plugin: &str) -> Option<usize> {
-        self.slots.iter().position(|slot| slot.plugin == plugin)
+        self.slots
+            .load()
+            .iter()
+            .position(|slot| slot.plugin == plugin)
     }
 
     /// The plugin whose settings sit in slot `index`.
     pub(crate) fn plugin_at(&self, index: usize) -> &'static str {
-        self.slots[index].plugin
+        self.slots.load()[index].plugin
+    }
+
+    /// The shared default of slot `index`: what a connection holds there until it is set.
+    pub(crate) fn default_at(&self, index: usize) -> Arc<dyn AnySettings> {
+        Arc::clone(&self.slots.load()[index].default)
     }
 
     /// How many slots there are.
     pub(crate) fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub(crate) fn contains(&self, type_id: TypeId) -> bool {
-        self.index_of(type_id).is_some()
+        self.slots.load().len()
     }
 
     /// A fresh store for a new connection: every slot at its default.
@@ -175,6 +206,7 @@ impl SettingsRegistry {
         SettingsStore {
             slots: self
                 .slots
+                .load()
                 .iter()
                 .map(|slot| Arc::clone(&slot.default))
                 .collect(),
@@ -182,19 +214,19 @@ impl SettingsRegistry {
     }
 }
 
-/// One connection's settings.
+/// One connection's settings. A store made before a slot was added is shorter than the registry:
+/// it holds that slot's default until the slot is first set.
 pub(crate) struct SettingsStore {
-    slots: Box<[Arc<dyn AnySettings>]>,
+    slots: Vec<Arc<dyn AnySettings>>,
 }
 
 impl SettingsStore {
-    pub(crate) fn slot(&self, index: usize) -> &Arc<dyn AnySettings> {
-        &self.slots[index]
-    }
-
-    /// Every slot, in registration order.
-    pub(crate) fn slots(&self) -> &[Arc<dyn AnySettings>] {
-        &self.slots
+    /// Slot `index`, or the registry's default when this store has not held it yet.
+    pub(crate) fn slot(&self, index: usize, registry: &SettingsRegistry) -> Arc<dyn AnySettings> {
+        match self.slots.get(index) {
+            Some(slot) => Arc::clone(slot),
+            None => registry.default_at(index),
+        }
     }
 
     /// Replaces a slot, returning the previous value (which setting-change listeners compare against).
@@ -202,7 +234,11 @@ impl SettingsStore {
         &mut self,
         index: usize,
         value: Arc<dyn AnySettings>,
+        registry: &SettingsRegistry,
     ) -> Arc<dyn AnySettings> {
+        while self.slots.len() <= index {
+            self.slots.push(registry.default_at(self.slots.len()));
+        }
         std::mem::replace(&mut self.slots[index], value)
     }
 }

@@ -186,6 +186,9 @@ pub(super) fn document(api: &Api, info: &AsyncApiInfo) -> Value {
     }
     let mut components_schemas = schemas::definitions(&mut generator);
     components_schemas.extend(data_schemas);
+    for schema in components_schemas.values_mut() {
+        *schema = schemas::as_object(std::mem::take(schema));
+    }
     components_schemas.insert(
         "RequestId".to_owned(),
         json!({

@@ -76,3 +76,13 @@ pub(super) fn component_key(parts: &[&str]) -> String {
         })
         .collect()
 }
+
+/// `schema` as a schema object: AsyncAPI 3 takes only objects under `components.schemas`, so the
+/// draft-07 schemas `true` and `false` become `{}` and `{"not": {}}`.
+pub(super) fn as_object(schema: Value) -> Value {
+    match schema {
+        Value::Bool(true) => serde_json::json!({}),
+        Value::Bool(false) => serde_json::json!({ "not": {} }),
+        other => other,
+    }
+}

@@ -158,7 +158,7 @@ impl Connection {
     /// The snapshot does not change when the settings are later replaced; read again to see that.
     pub fn settings<T: PluginSettings>(&self) -> Arc<T> {
         match self.shared.registry.index_of(std::any::TypeId::of::<T>()) {
-            Some(index) => downcast(Arc::clone(self.store().slot(index))),
+            Some(index) => downcast(self.store().slot(index, &self.shared.registry)),
             // Unreachable through generated code: the server refuses to start when a plugin reads
             // settings of a plugin that is not registered. Reached only by hand-written calls.
             None => Arc::new(T::default()),
@@ -171,14 +171,14 @@ impl Connection {
     /// `None` when the plugin is not registered or declares no such setting.
     pub fn get(&self, plugin: &str, setting: &str) -> Option<Value> {
         let index = self.shared.registry.index_of_plugin(plugin)?;
-        let slot = Arc::clone(self.store().slot(index));
+        let slot = self.store().slot(index, &self.shared.registry);
         slot.field(setting)
     }
 
     /// All settings of one plugin as a JSON object.
     pub fn settings_json(&self, plugin: &str) -> Option<Value> {
         let index = self.shared.registry.index_of_plugin(plugin)?;
-        let slot = Arc::clone(self.store().slot(index));
+        let slot = self.store().slot(index, &self.shared.registry);
         Some(slot.to_json())
     }
 
@@ -189,7 +189,9 @@ impl Connection {
     pub fn set<T: PluginSettings>(&self, settings: T) -> Result<(), SettingsError> {
         let index = self.slot_index::<T>()?;
         let new: Arc<dyn AnySettings> = Arc::new(settings);
-        let previous = self.store().replace(index, Arc::clone(&new));
+        let previous = self
+            .store()
+            .replace(index, Arc::clone(&new), &self.shared.registry);
         self.changed(index, &previous, &new);
         Ok(())
     }
@@ -203,10 +205,11 @@ impl Connection {
     ) -> Result<(), SettingsError> {
         let index = self.slot_index::<T>()?;
         let mut store = self.store();
-        let mut next: T = T::clone(&downcast::<T>(Arc::clone(store.slot(index))));
+        let registry = &self.shared.registry;
+        let mut next: T = T::clone(&downcast::<T>(store.slot(index, registry)));
         change(&mut next);
         let new: Arc<dyn AnySettings> = Arc::new(next);
-        let previous = store.replace(index, Arc::clone(&new));
+        let previous = store.replace(index, Arc::clone(&new), registry);
         drop(store);
         self.changed(index, &previous, &new);
         Ok(())
@@ -222,7 +225,13 @@ impl Connection {
     /// Every plugin's settings as one JSON object keyed by plugin name: the original's
     /// `exportStore`.
     pub fn export_settings(&self) -> Value {
-        let slots: Vec<Arc<dyn AnySettings>> = self.store().slots().to_vec();
+        let registry = &self.shared.registry;
+        let slots: Vec<Arc<dyn AnySettings>> = {
+            let store = self.store();
+            (0..registry.len())
+                .map(|index| store.slot(index, registry))
+                .collect()
+        };
         Value::Object(
             slots
                 .iter()
@@ -235,6 +244,12 @@ impl Connection {
                 })
                 .collect(),
         )
+    }
+
+    /// Completes once the connection has closed (its loop has ended), however it closed: for a
+    /// task that serves one connection, such as a subscription, to end with it.
+    pub async fn closed(&self) {
+        self.shared.outbound.closed().await;
     }
 
     /// Sends `push` to this connection without waiting.

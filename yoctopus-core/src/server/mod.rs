@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::connection::CLOSE_HANDSHAKE_TIMEOUT;
+use crate::error::ConfigError;
 use crate::fault::ErrorEvent;
 use crate::transport::close_code;
 
@@ -76,7 +77,31 @@ impl Server {
     /// The API of the server's plugins as they are now: what `api:api` `read` answers, and the
     /// JSON Schema and AsyncAPI documents.
     pub fn api(&self) -> crate::Api {
-        crate::Api::new(self.network.app().router())
+        self.network.app().api()
+    }
+
+    /// Adds a plugin while the server runs, checked as at start: a clash of plugin names,
+    /// aliases or push types, or a need no registered plugin meets, is refused and changes
+    /// nothing.
+    ///
+    /// Requests read from now on reach it; connections already open hold its settings at their
+    /// defaults, hear its listeners from now on (its `connection_opened` listeners do not run for
+    /// them), and keep their upgrade request only if they were opened after a plugin that asks
+    /// for it. Clients subscribed to `api:api` get an `api-changed` push.
+    pub fn add_plugin(&self, plugin: crate::Plugin) -> Result<(), ConfigError> {
+        self.network.app().add_plugin(plugin)
+    }
+
+    /// Removes plugin `name` while the server runs, and gives it back; refused when another
+    /// plugin reads its settings or the state it provides, or for the bundled `yoctopus` plugin.
+    ///
+    /// A request is routed when it is read: one already routed to the plugin runs to its answer,
+    /// a later one is answered `unknown endpoint`. Its listeners stop hearing events (its
+    /// `connection_closed` listeners do not run for connections that close later). Connections
+    /// keep its settings (`get`, exports and filters still see them), so adding it back finds
+    /// them. Clients subscribed to `api:api` get an `api-changed` push.
+    pub fn remove_plugin(&self, name: &str) -> Result<crate::Plugin, ConfigError> {
+        self.network.app().remove_plugin(name)
     }
 
     /// Replaces the allowed origins while the server runs (`["*"]` allows every origin).
