@@ -149,6 +149,8 @@ async fn request_and_response_listeners_chain_in_registration_order() {
         [first::plugin(), second::plugin(), echo::plugin()],
     )
     .await;
+    // `first` fills in `trail` before the format is checked.
+    common::schema_check::requests_rewritten_by_listeners(&server);
     let mut client = Client::connect(server.local_addr()).await;
     // In: first (A), second (B), handler (H); out: first (a), second (b).
     client
@@ -172,6 +174,8 @@ async fn a_rejecting_listener_answers_an_error_and_the_connection_keeps_serving(
         [first::plugin(), second::plugin(), echo::plugin()],
     )
     .await;
+    // `first` fills in `trail` before the format is checked.
+    common::schema_check::requests_rewritten_by_listeners(&server);
     let mut client = Client::connect(server.local_addr()).await;
     client
         .assert_error(
@@ -404,6 +408,8 @@ async fn a_panicking_or_failing_listener_is_reported_and_the_connection_keeps_wo
         [fragile::plugin(), first::plugin(), echo::plugin()],
     )
     .await;
+    // `first` fills in `trail` before the format is checked.
+    common::schema_check::requests_rewritten_by_listeners(&server);
     let mut client = Client::connect(server.local_addr()).await;
     // `first` runs after the panicking listener and still marks the request and the response.
     client

@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests: a real WebSocket client (tokio-tungstenite) talking
 //! to a real server on 127.0.0.1, with every wait bounded.
+//!
+//! Every server started with [`start`] or [`start_with`] has its API's JSON Schemas checked
+//! against the traffic of every [`Client`] connected to it: see [`schema_check`].
 
 #![allow(
     dead_code,
@@ -7,7 +10,9 @@
     reason = "each test file uses a different part of the helpers"
 )]
 
-use std::net::SocketAddr;
+pub mod schema_check;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -36,12 +41,16 @@ pub async fn start_with(
     let builder = plugins
         .into_iter()
         .fold(builder.host([127, 0, 0, 1]).port(0), ServerBuilder::plugin);
-    builder.start().await.expect("the test server starts")
+    let server = builder.start().await.expect("the test server starts");
+    schema_check::register(&server);
+    server
 }
 
-/// A WebSocket client connected to a test server.
+/// A WebSocket client connected to a test server; what it sends and receives is checked against
+/// the server's API schemas when the server was started with [`start_with`].
 pub struct Client {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    traffic: schema_check::Traffic,
 }
 
 impl Client {
@@ -68,13 +77,20 @@ impl Client {
     pub async fn try_connect(
         request: Request,
     ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let traffic = schema_check::Traffic::to(addr_of(&request));
         let (socket, _) = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
             .await
             .expect("connecting timed out")?;
-        Ok(Self { socket })
+        Ok(Self { socket, traffic })
+    }
+
+    /// Whether this client's traffic is checked against its server's API schemas.
+    pub fn is_schema_checked(&self) -> bool {
+        self.traffic.is_checked()
     }
 
     pub async fn send_text(&mut self, text: &str) {
+        self.traffic.sent(text);
         self.socket
             .send(Message::text(text))
             .await
@@ -118,7 +134,10 @@ impl Client {
                 .expect("the connection is open")
                 .expect("the message is readable");
             match message {
-                Message::Text(text) => return text.as_str().to_owned(),
+                Message::Text(text) => {
+                    self.traffic.received(text.as_str());
+                    return text.as_str().to_owned();
+                }
                 Message::Ping(_) | Message::Pong(_) => continue,
                 other => panic!("expected a text message, got {other:?}"),
             }
@@ -208,6 +227,7 @@ impl Client {
                 .expect("the server did not close in time");
             match message {
                 Some(Ok(Message::Close(frame))) => break frame.map(|frame| u16::from(frame.code)),
+                Some(Ok(Message::Text(text))) => self.traffic.received(text.as_str()),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,
             }
@@ -229,6 +249,7 @@ impl Client {
                 .expect("the server did not close in time");
             match message {
                 Some(Ok(Message::Close(frame))) => break frame,
+                Some(Ok(Message::Text(text))) => self.traffic.received(text.as_str()),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,
             }
@@ -250,4 +271,19 @@ pub fn request_to(addr: SocketAddr) -> Request {
     format!("ws://{addr}")
         .into_client_request()
         .expect("a ws:// URL is a valid request")
+}
+
+/// The address a handshake request goes to, when its host is an IP address or `localhost`.
+fn addr_of(request: &Request) -> Option<SocketAddr> {
+    let uri = request.uri();
+    let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+    let ip = match host {
+        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        host => host.parse().ok()?,
+    };
+    let port = uri.port_u16().unwrap_or(match uri.scheme_str() {
+        Some("wss") => 443,
+        _ => 80,
+    });
+    Some(SocketAddr::new(ip, port))
 }
