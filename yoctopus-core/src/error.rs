@@ -31,7 +31,7 @@ pub enum ConfigError {
         needs: String,
     },
     /// A handler asks for shared state that was not given to the builder.
-    #[error("plugin `{plugin}` asks for `State<{type_name}>`, but no such state was given to `ServerBuilder::state`")]
+    #[error("plugin `{plugin}` asks for `State<{type_name}>`, which neither `ServerBuilder::state` nor a registered plugin provides")]
     MissingState {
         /// The plugin whose handler asks.
         plugin: String,
