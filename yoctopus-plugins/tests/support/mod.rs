@@ -1,5 +1,6 @@
 //! A WebSocket client for the bundled plugins' tests: a real server on 127.0.0.1, a real client
-//! (tokio-tungstenite), every wait bounded.
+//! (tokio-tungstenite), every wait bounded, and its traffic checked against the server's JSON
+//! Schemas by the integration tests' own checker.
 
 #![allow(
     dead_code,
@@ -17,23 +18,29 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use yoctopus_core::{Plugin, Server};
 
+#[path = "../../../tests/tests/common/schema_check.rs"]
+mod schema_check;
+
 /// How long any one wait may take.
 pub const WAIT: Duration = Duration::from_secs(10);
 
 /// A server on a free port of 127.0.0.1 with `plugins`.
 pub async fn start(plugins: Vec<Plugin>) -> Server {
-    Server::builder()
+    let server = Server::builder()
         .host([127, 0, 0, 1])
         .port(0)
         .plugins(plugins)
         .start()
         .await
-        .expect("the test server starts")
+        .expect("the test server starts");
+    schema_check::register(&server);
+    server
 }
 
 pub struct Client {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     next_id: u64,
+    traffic: schema_check::Traffic,
 }
 
 impl Client {
@@ -45,7 +52,11 @@ impl Client {
         .await
         .expect("the handshake is answered in time")
         .expect("the handshake succeeds");
-        Self { socket, next_id: 1 }
+        Self {
+            socket,
+            next_id: 1,
+            traffic: schema_check::Traffic::to(Some(addr)),
+        }
     }
 
     /// Sends a request and answers its id.
@@ -70,6 +81,7 @@ impl Client {
                 .expect("the connection is open")
                 .expect("the frame is read");
             if let Message::Text(text) = frame {
+                self.traffic.received(&text);
                 return serde_json::from_str(&text).expect("the server sends JSON");
             }
         }
