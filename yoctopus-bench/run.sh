@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Builds the benchmark in release mode and runs the driver: by default the issue's five interleaved
-# rounds of every configuration, in about eight and a half minutes, with the tables on standard
-# output.
+# rounds of every configuration (the multicast to 10,000 connections, multicast-10k, included), in
+# about ten minutes, with the tables on standard output.
 # Arguments go to bench-driver, e.g. `yoctopus-bench/run.sh --rounds 1 --duration 2` for a quick look,
-# or `--raw results.json` to keep every measurement. Run it on an otherwise idle machine.
+# `--configs multicast-10k` for one configuration alone (any of the names `--help` lists, comma
+# separated), or `--raw results.json` to keep every measurement. Run it on an otherwise idle machine.
+#
+#   yoctopus-bench/run.sh --configs multicast-10k   # only the multicast: about 1.5 minutes
 #
 # Before and after: with `BENCH_REFERENCE=<git rev>`, the benchmark server as it was at that commit
 # is built too (in a temporary git worktree, into its own target directory, target/bench-reference)
 # and copied beside the others as `bench-yoctopus-reference`, with the commit in
 # `bench-yoctopus-reference.rev`; the driver then measures it as `yoctopus @ <rev>` in every
-# configuration but the notify fan-out (which an old build cannot serve), in the same rounds, and
-# compares `yoctopus` with it. About two minutes more over five rounds, plus the reference's build.
+# configuration but the fan-outs, notify-10k and multicast-10k (which an old build cannot serve),
+# in the same rounds, and compares `yoctopus` with it. About two minutes more over five rounds,
+# plus the reference's build.
 #
 #   BENCH_REFERENCE=3f404bb yoctopus-bench/run.sh
 #
@@ -66,7 +70,7 @@ if $build_only; then
     exit 0
 fi
 
-# 10,000 idle connections (and the fan-out's controller beside them) need as many descriptors in
+# 10,000 idle connections (and the fan-outs' controller beside them) need as many descriptors in
 # the server and in the load generator, which inherit this shell's limit; the driver checks it.
 # Raising the hard limit needs root; the soft limit can go up to it.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

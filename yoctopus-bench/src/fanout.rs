@@ -1,7 +1,13 @@
-//! The notify fan-out: one trigger on a controller connection makes `bench-yoctopus --fanout`
-//! notify every other open connection by id from a background task, and the load generator times
-//! the pushes' arrival. Written once here so that the server and the load generator agree on the
-//! trigger, the push each connection must receive, and the server's answer.
+//! The fan-outs: one trigger on a controller connection makes `bench-yoctopus --fanout` push to
+//! every other open connection from a background task, and the load generator times the pushes'
+//! arrival. Written once here so that the servers and the load generator agree on the trigger,
+//! the push each connection must receive, and the server's answer.
+//!
+//! There are two ways of pushing ([`Via`]): `fanout:notify` notifies every other connection by id,
+//! one `notify` call each; `fanout:multicast` makes one `multicast` call whose settings filter
+//! matches the connections the load generator labelled [`GROUP`] (with the built-in
+//! `yoctopus:label` `update`, [`LABEL`]), which the hand-written `bench-multicast-baseline` serves
+//! too, so that the two can be compared.
 //!
 //! Both programs stamp their events with the system's real-time clock ([`unix_nanos`]), which
 //! every process of the machine shares: the server the moment just before its first `notify`
@@ -24,23 +30,93 @@ pub const TRIGGER: Endpoint = Endpoint {
     method: "create",
 };
 
+/// `fanout:multicast` `create`, with `{"kind": "string", "label": "string", "data": any}`: push
+/// `kind` and `data` to every connection labelled `label`, in one multicast.
+pub const MULTICAST_TRIGGER: Endpoint = Endpoint {
+    endpoint: "fanout:multicast",
+    method: "create",
+};
+
+/// Yoctopus's built-in `yoctopus:label` `update`, whose `data` is the label: how the load
+/// generator puts its idle connections in the multicast's group.
+pub const LABEL: Endpoint = Endpoint {
+    endpoint: "yoctopus:label",
+    method: "update",
+};
+
+/// The label of the connections a multicast trigger reaches.
+pub const GROUP: &str = "bench-multicast";
+
 /// The push's `meta.type`.
 pub const KIND: &str = "bench:fanout";
 
-/// What the server answers to a trigger, once every `notify` call has returned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Which call a fan-out measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// One `Connections::notify` by id per connection ([`TRIGGER`]).
+    Notify,
+    /// One `Connections::multicast` to the connections labelled [`GROUP`] ([`MULTICAST_TRIGGER`]).
+    Multicast,
+}
+
+impl Via {
+    /// The name used on command lines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Notify => "notify",
+            Self::Multicast => "multicast",
+        }
+    }
+
+    /// The endpoint its triggers go to.
+    pub fn trigger(self) -> Endpoint {
+        match self {
+            Self::Notify => TRIGGER,
+            Self::Multicast => MULTICAST_TRIGGER,
+        }
+    }
+}
+
+impl std::str::FromStr for Via {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "notify" => Ok(Self::Notify),
+            "multicast" => Ok(Self::Multicast),
+            other => Err(format!(
+                "unknown fan-out `{other}`; expected `notify` or `multicast`"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Via {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the server answers to a trigger, once every `notify` call, or the `multicast` call, has
+/// returned. The hand-written multicast server answers the same.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Answer {
-    /// Connections whose `notify` returned `Ok` (queued for them).
+    /// Connections whose `notify` returned `Ok` (queued for them); for a multicast, the count it
+    /// answered (the connections it was queued for, or written to).
     pub notified: usize,
-    /// Connections whose `notify` failed (closed meanwhile, queue full).
+    /// Connections whose `notify` failed (closed meanwhile, queue full); for a multicast, those
+    /// matched but not reached, when the server can tell (Yoctopus's count leaves them out).
     pub failed: usize,
     /// The first failure, if any.
     pub first_error: Option<String>,
-    /// How long `Connections::ids` took, in microseconds.
+    /// How long `Connections::ids` took, in microseconds; 0 for a multicast, which lists nothing.
     pub ids_us: u64,
-    /// From just before the first `notify` call to the return of the last, in microseconds.
+    /// From just before the first `notify` call to the return of the last, in microseconds; for a
+    /// multicast, from just before the push is serialized to the multicast's return (the loop of
+    /// writes, for the hand-written server).
     pub calls_us: u64,
-    /// When the first `notify` was called: [`unix_nanos`] on the server.
+    /// When the first `notify` was called, or the multicast's push began to be serialized:
+    /// [`unix_nanos`] on the server.
     pub first_call_unix_ns: u64,
 }
 
@@ -49,10 +125,23 @@ pub fn data(round: u64) -> Value {
     serde_json::json!({ "round": round, "message": format!("fan-out {round}") })
 }
 
-/// Appends the trigger request: `meta.id` the number `id`, asking for pushes of `kind` with `data`.
-pub fn write_trigger(out: &mut Vec<u8>, id: u64, kind: &str, data: &Value) {
-    let Endpoint { endpoint, method } = TRIGGER;
-    let data = serde_json::json!({ "kind": kind, "data": data });
+/// Appends the trigger request: `meta.id` the number `id`, asking for pushes of `kind` with `data`
+/// `via` notify (to every other connection) or multicast (to the connections labelled [`GROUP`]).
+pub fn write_trigger(out: &mut Vec<u8>, via: Via, id: u64, kind: &str, data: &Value) {
+    let data = match via {
+        Via::Notify => serde_json::json!({ "kind": kind, "data": data }),
+        Via::Multicast => serde_json::json!({ "kind": kind, "label": GROUP, "data": data }),
+    };
+    write_request(out, via.trigger(), id, &data);
+}
+
+/// Appends the request that labels a connection `label`: `meta.id` the number `id`.
+pub fn write_label(out: &mut Vec<u8>, id: u64, label: &str) {
+    write_request(out, LABEL, id, &Value::from(label));
+}
+
+fn write_request(out: &mut Vec<u8>, to: Endpoint, id: u64, data: &Value) {
+    let Endpoint { endpoint, method } = to;
     write!(
         out,
         r#"{{"meta":{{"id":{id},"endpoint":"{endpoint}","method":"{method}"}},"data":{data}}}"#
@@ -88,12 +177,46 @@ pub fn now_nanos() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{data, expected_push, write_trigger, KIND};
+    use super::{data, expected_push, write_label, write_trigger, Via, KIND};
+
+    fn json(bytes: &[u8]) -> serde_json::Value {
+        serde_json::from_slice(bytes).expect("JSON")
+    }
+
+    #[test]
+    fn the_multicast_trigger_and_the_label_name_the_group() {
+        let mut out = Vec::new();
+        write_trigger(&mut out, Via::Multicast, 4, KIND, &data(4));
+        assert_eq!(
+            json(&out),
+            serde_json::json!({
+                "meta": {"id": 4, "endpoint": "fanout:multicast", "method": "create"},
+                "data": {
+                    "kind": "bench:fanout",
+                    "label": "bench-multicast",
+                    "data": {"round": 4, "message": "fan-out 4"},
+                },
+            })
+        );
+        out.clear();
+        write_label(&mut out, 1, super::GROUP);
+        assert_eq!(
+            json(&out),
+            serde_json::json!({
+                "meta": {"id": 1, "endpoint": "yoctopus:label", "method": "update"},
+                "data": "bench-multicast",
+            })
+        );
+        for via in [Via::Notify, Via::Multicast] {
+            assert_eq!(via.as_str().parse(), Ok(via));
+        }
+        assert!("broadcast".parse::<Via>().is_err());
+    }
 
     #[test]
     fn the_trigger_and_the_push_are_the_protocol_s_json() {
         let mut out = Vec::new();
-        write_trigger(&mut out, 3, KIND, &data(3));
+        write_trigger(&mut out, Via::Notify, 3, KIND, &data(3));
         let trigger: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
         assert_eq!(
             trigger,

@@ -1,8 +1,8 @@
 //! What the load generator reports, as JSON on its standard output, for the driver to read.
 //!
 //! A throughput run prints one [`ThroughputReport`]; an idle-memory run prints one [`IdlePhase`]
-//! line per phase, because the driver measures the server between phases; a notify fan-out run
-//! prints one [`FanoutReport`].
+//! line per phase, because the driver measures the server between phases; a fan-out run (notify
+//! or multicast) prints one [`FanoutReport`].
 
 use serde::{Deserialize, Serialize};
 
@@ -70,8 +70,9 @@ pub struct IdlePhase {
     pub first_error: Option<String>,
 }
 
-/// The result of one notify fan-out run: `connections` idle connections and a controller, and a
-/// few triggers, each of which the server answers by notifying every idle connection by id.
+/// The result of one fan-out run: `connections` idle connections and a controller, and a few
+/// triggers, each of which the server answers by notifying every idle connection by id, or by one
+/// multicast that reaches every idle connection.
 ///
 /// A trigger counts only when every connection received exactly one push of that trigger, each
 /// with the expected type and data, and the server said it notified every connection; the run
@@ -84,6 +85,9 @@ pub struct FanoutReport {
     pub triggers_planned: usize,
     /// Time to open every connection, in seconds.
     pub connect_secs: f64,
+    /// Time to label every connection for a multicast, in seconds (0 for a notify fan-out).
+    #[serde(default)]
+    pub label_secs: f64,
     /// Triggers sent before the measured ones, not counted.
     pub warmup: Vec<FanoutTrigger>,
     /// The measured triggers that completed, in order.
@@ -97,7 +101,8 @@ pub struct FanoutReport {
 }
 
 /// One trigger that completed. Times are in microseconds on the real-time clock both processes
-/// share (see [`crate::fanout`]); "the call" is the server's first `notify` call.
+/// share (see [`crate::fanout`]); "the call" is the server's first `notify` call, or for a
+/// multicast the moment just before its push is serialized.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct FanoutTrigger {
     /// The trigger's number (and its pushes' `data.round`).
@@ -119,7 +124,8 @@ pub struct FanoutTrigger {
     pub arrival_p99_us: u64,
     /// The server's `ids()` call ([`crate::fanout::Answer::ids_us`]).
     pub server_ids_us: u64,
-    /// The server's `notify` loop, first call to last return ([`crate::fanout::Answer::calls_us`]).
+    /// The server's `notify` loop, first call to last return, or its multicast call
+    /// ([`crate::fanout::Answer::calls_us`]).
     pub server_calls_us: u64,
     /// The server's CPU time from just before the trigger to the last push (`None` without
     /// `--server-pid`), in seconds, at the kernel's 10 ms resolution.

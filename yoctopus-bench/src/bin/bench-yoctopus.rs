@@ -8,10 +8,12 @@
 //! Without the flag (or with `--listeners none`) no listener is registered and the server is the
 //! one the other configurations measure.
 //!
-//! `--fanout` also registers the [`fanout`] plugin, for the notify fan-out configuration: its
+//! `--fanout` also registers the [`fanout`] plugin, for the fan-out configurations: its
 //! `fanout:notify` `create` endpoint makes a background task notify every other open connection by
-//! id through the connection register. Without the flag the server has no such endpoint and runs
-//! exactly as before, so that it stays comparable with a reference build of an older commit.
+//! id through the connection register, and its `fanout:multicast` `create` endpoint makes one
+//! multicast to the connections with a given label (set with the built-in `yoctopus:label`).
+//! Without the flag the server has no such endpoint and runs exactly as before, so that it stays
+//! comparable with a reference build of an older commit.
 //!
 //! The server is built with [`ServerBuilder::from_env`], so `PORT` (and every other option of the
 //! README's table) works as for any Yoctopus server. No tracing subscriber is installed unless
@@ -40,7 +42,7 @@ pub mod greeter {
     }
 
     /// The answer.
-    #[derive(Serialize)]
+    #[derive(Serialize, schemars::JsonSchema)]
     pub struct Greeting {
         /// `Hello, <name>!`
         pub message: String,
@@ -187,11 +189,12 @@ pub mod transform {
     }
 }
 
-/// The notify fan-out (`--fanout`): a trigger makes a background task, holding a [`Connections`]
-/// handle, notify every open connection but the caller's, one `notify` by id each, as a plugin's
-/// timer or queue consumer would. The trigger is answered once every call has returned, with how
-/// many were queued and when the first call was made; the load generator times the pushes'
-/// arrival from that moment.
+/// The fan-outs (`--fanout`): a trigger makes a background task, holding a [`Connections`]
+/// handle, push to other connections, as a plugin's timer or queue consumer would. `notify`
+/// notifies every open connection but the caller's, one `notify` by id each; `multicast` makes one
+/// `multicast` call with a settings filter on the built-in label. The trigger is answered once the
+/// calls have returned, with how many were queued and when the first call was made; the load
+/// generator times the pushes' arrival from that moment.
 ///
 /// [`Connections`]: yoctopus_core::Connections
 #[plugin]
@@ -201,7 +204,7 @@ pub mod fanout {
     use serde_json::Value;
     use yoctopus_bench::fanout::{unix_nanos, Answer};
     use yoctopus_core::prelude::*;
-    use yoctopus_core::{Connections, DeliveryError};
+    use yoctopus_core::{Connections, DeliveryError, Push, SettingsFilter};
 
     /// `{"kind": "string", "data": any}`: what to push.
     #[derive(RequestFormat)]
@@ -247,6 +250,49 @@ pub mod fanout {
         })
         .await
         .map_err(|error| DeliveryError::Unavailable(format!("the fan-out task failed: {error}")))?
+    }
+
+    /// `{"kind": "string", "label": "string", "data": any}`: what to push, and to whom.
+    #[derive(RequestFormat)]
+    pub struct Multicast {
+        /// The push's `meta.type`.
+        pub kind: String,
+        /// The `yoctopus` plugin's `label` of the connections to reach.
+        pub label: String,
+        /// The push's `data`.
+        pub data: Value,
+    }
+
+    /// One multicast, from a task of its own, to the connections labelled `label`: the push is
+    /// made (serialized once) and handed to `Connections::multicast` with the filter
+    /// `{"yoctopus": {"label": label}}`. The clock is stamped just before the push is made, the
+    /// hand-written server's stamp just before it serializes its push.
+    #[endpoint(name = "multicast", method = "create")]
+    async fn multicast(
+        trigger: Multicast,
+        connections: Connections,
+    ) -> Result<Answer, DeliveryError> {
+        let Multicast { kind, label, data } = trigger;
+        tokio::spawn(async move {
+            let filter = SettingsFilter::all().with("yoctopus", "label", label);
+            let first_call = SystemTime::now();
+            let calling = Instant::now();
+            let push = Push::new(&kind, &data)
+                .map_err(|error| DeliveryError::Serialize(error.to_string()))?;
+            let notified = connections.multicast(filter, push).await?;
+            Ok(Answer {
+                notified,
+                failed: 0,
+                first_error: None,
+                ids_us: 0,
+                calls_us: micros(calling),
+                first_call_unix_ns: unix_nanos(first_call),
+            })
+        })
+        .await
+        .map_err(|error| {
+            DeliveryError::Unavailable(format!("the multicast task failed: {error}"))
+        })?
     }
 
     fn micros(since: Instant) -> u64 {

@@ -5,13 +5,15 @@
 //! fan-out did, and its configurations join the list; the rounds and the rotation need no change.
 //! Listeners change the server, not the load: a configuration that asks for them also measures
 //! the lineup's [`Role::Variant`] servers. The reference ([`Role::Reference`]), when there is one,
-//! is measured in every configuration but the fan-out: it is an old build, without the connection
-//! register or the `--fanout` endpoint, and neither has the hand-written baseline, so the fan-out
-//! measures Yoctopus ([`Role::Candidate`]) alone.
+//! is measured in every configuration but the fan-outs: it is an old build, without the connection
+//! register or the `--fanout` endpoint, and neither has the hand-written baseline, so the notify
+//! fan-out measures Yoctopus ([`Role::Candidate`]) alone. The multicast has a hand-written
+//! counterpart, `bench-multicast-baseline`, which runs as the baseline and the A/A control there
+//! (with its default direct writes) and as [`Role::Alternative`] (with writer tasks).
 
 use yoctopus_bench::request::RequestKind;
 
-use crate::lineup::{Role, Server};
+use crate::lineup::{Role, Server, MULTICAST_BASELINE_BINARY};
 
 /// What one measurement asks of a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,13 @@ pub(crate) enum Workload {
     /// background task, timed from the first `notify` call to the last push received. Needs the
     /// connection register, so only Yoctopus runs it, started with `--fanout`.
     Fanout { connections: usize, triggers: usize },
+    /// `connections` idle connections, each labelled, and a controller; each of `triggers`
+    /// triggers (after [`FANOUT_WARMUP_TRIGGERS`]) makes the server multicast one push to every
+    /// labelled connection, timed from just before the push is serialized to the last push
+    /// received. Yoctopus (`--fanout`, `Connections::multicast` with a label filter) against the
+    /// hand-written loop of [`MULTICAST_BASELINE_BINARY`], which runs as the baseline and the A/A
+    /// control (direct writes) and as the alternative (`--writers task`).
+    Multicast { connections: usize, triggers: usize },
 }
 
 /// Triggers sent before the measured ones of a fan-out, not counted: the first push on a
@@ -37,11 +46,30 @@ pub(crate) enum Workload {
 pub(crate) const FANOUT_WARMUP_TRIGGERS: usize = 1;
 
 impl Workload {
-    /// The flags the measured server is started with for this workload, besides its listeners.
-    pub(crate) fn server_flags(self) -> &'static [&'static str] {
+    /// The program `server` runs for this workload, and the flags it is started with besides its
+    /// listeners: its own program without flags, but `bench-yoctopus --fanout` for the fan-outs,
+    /// and the hand-written multicast server for the baseline's roles in the multicast.
+    pub(crate) fn server_command(self, server: &Server) -> (&'static str, &'static [&'static str]) {
+        match (self, server.role) {
+            (Self::Multicast { .. }, Role::Baseline | Role::Control) => {
+                (MULTICAST_BASELINE_BINARY, &[])
+            }
+            (Self::Multicast { .. }, Role::Alternative) => {
+                (MULTICAST_BASELINE_BINARY, &["--writers", "task"])
+            }
+            (Self::Fanout { .. } | Self::Multicast { .. }, _) => (server.binary, &["--fanout"]),
+            (Self::Throughput { .. } | Self::IdleMemory { .. }, _) => (server.binary, &[]),
+        }
+    }
+
+    /// The idle connections it holds (and the fan-outs' controller), if it holds any.
+    pub(crate) fn idle_connections(self) -> Option<usize> {
         match self {
-            Self::Fanout { .. } => &["--fanout"],
-            Self::Throughput { .. } | Self::IdleMemory { .. } => &[],
+            Self::IdleMemory { connections } => Some(connections),
+            Self::Fanout { connections, .. } | Self::Multicast { connections, .. } => {
+                Some(connections + 1)
+            }
+            Self::Throughput { .. } => None,
         }
     }
 }
@@ -57,13 +85,25 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// Whether `server` is measured in this configuration: the fan-out measures the candidate
-    /// alone (nothing else in the lineup has the connection register).
+    /// Whether `server` is measured in this configuration: the notify fan-out measures the
+    /// candidate alone (nothing else in the lineup has the connection register), the multicast
+    /// the candidate against the hand-written servers, and the alternative runs only there.
     pub(crate) fn measures(&self, server: &Server) -> bool {
-        if matches!(self.workload, Workload::Fanout { .. }) {
-            return server.role == Role::Candidate;
+        match server.role {
+            Role::Candidate => true,
+            Role::Baseline | Role::Control => !matches!(self.workload, Workload::Fanout { .. }),
+            Role::Alternative => matches!(self.workload, Workload::Multicast { .. }),
+            Role::Reference => !self.is_fan_out(),
+            Role::Variant => self.listeners && !self.is_fan_out(),
         }
-        self.listeners || server.role != Role::Variant
+    }
+
+    /// Whether it is one of the fan-outs (notify or multicast), which the reference never runs.
+    pub(crate) fn is_fan_out(&self) -> bool {
+        matches!(
+            self.workload,
+            Workload::Fanout { .. } | Workload::Multicast { .. }
+        )
     }
 
     /// The servers of `servers` measured in this configuration, in their order.
@@ -102,15 +142,27 @@ impl Config {
                  after {FANOUT_WARMUP_TRIGGERS} warm-up; Yoctopus alone (the baseline and the \
                  reference have no connection register)"
             ),
+            Workload::Multicast {
+                connections,
+                triggers,
+            } => format!(
+                "one multicast, from a background task, to {connections} idle connections \
+                 labelled alike, from the call (the push's serialization) to the last push \
+                 received; {triggers} triggers per round after {FANOUT_WARMUP_TRIGGERS} warm-up; \
+                 Yoctopus's Connections::multicast with a label filter against the hand-written \
+                 loop over fastwebsockets write halves ({MULTICAST_BASELINE_BINARY}: the baseline \
+                 and its A/A control write to each socket in turn, `writer tasks` queues to a \
+                 task per connection)"
+            ),
         }
     }
 }
 
 /// The issue's configurations: three loads of the greeter, the nested request at the load that
 /// separates fast servers best, memory at `idle_connections` idle connections, and the notify
-/// fan-out to `fanout.connections` connections, `fanout.triggers` triggers a round. The two
-/// 50-connection greeter loads also price listeners: one answered a request at a time, one
-/// pipelined.
+/// fan-out and the multicast to `fanout.connections` connections, `fanout.triggers` triggers a
+/// round. The two 50-connection greeter loads also price listeners: one answered a request at a
+/// time, one pipelined.
 pub(crate) fn standard(idle_connections: usize, fanout: FanoutSize) -> Vec<Config> {
     let throughput = |name, connections, in_flight, request, listeners| Config {
         name,
@@ -141,10 +193,19 @@ pub(crate) fn standard(idle_connections: usize, fanout: FanoutSize) -> Vec<Confi
             },
             listeners: false,
         },
+        Config {
+            name: "multicast-10k",
+            workload: Workload::Multicast {
+                connections: fanout.connections,
+                triggers: fanout.triggers,
+            },
+            listeners: false,
+        },
     ]
 }
 
-/// How large the fan-out is: the issue's 10,000 connections and 5 triggers a round by default.
+/// How large the fan-outs (notify and multicast) are: the issue's 10,000 connections and 5
+/// triggers a round by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FanoutSize {
     pub(crate) connections: usize,
@@ -204,10 +265,7 @@ mod tests {
     #[test]
     fn listeners_are_measured_at_50x1_and_50x16_only_and_beside_every_other_server() {
         let servers = lineup::standard(None);
-        for config in configs()
-            .into_iter()
-            .filter(|config| !matches!(config.workload, Workload::Fanout { .. }))
-        {
+        for config in configs().into_iter().filter(|config| !config.is_fan_out()) {
             let lineup = config.lineup(&servers);
             let variants = lineup.iter().filter(|s| s.role == Role::Variant).count();
             let expected = if matches!(config.name, "50x1" | "50x16") {
@@ -237,12 +295,58 @@ mod tests {
         assert_eq!(lineup.len(), 1);
         assert_eq!(lineup[0].role, Role::Candidate);
         assert_eq!(lineup[0].listeners, Listeners::None);
-        assert_eq!(fanout[0].workload.server_flags(), ["--fanout"]);
-        for config in configs() {
-            if !matches!(config.workload, Workload::Fanout { .. }) {
-                assert!(config.workload.server_flags().is_empty(), "{}", config.name);
+        assert_eq!(
+            fanout[0].workload.server_command(&lineup[0]),
+            ("bench-yoctopus", &["--fanout"][..])
+        );
+        for config in configs().into_iter().filter(|config| !config.is_fan_out()) {
+            for server in config.lineup(&lineup::standard(Some(reference))) {
+                assert_eq!(
+                    config.workload.server_command(&server),
+                    (server.binary, &[][..]),
+                    "{} {}",
+                    config.name,
+                    server.label
+                );
             }
         }
+    }
+
+    #[test]
+    fn the_multicast_measures_yoctopus_against_the_hand_written_loops() {
+        let reference = Server {
+            label: "yoctopus @ 3f404bb",
+            binary: lineup::REFERENCE_BINARY,
+            role: Role::Reference,
+            listeners: Listeners::None,
+        };
+        let multicast: Vec<_> = configs()
+            .into_iter()
+            .filter(|config| matches!(config.workload, Workload::Multicast { .. }))
+            .collect();
+        assert_eq!(multicast.len(), 1);
+        assert_eq!(multicast[0].name, "multicast-10k");
+        let lineup = multicast[0].lineup(&lineup::standard(Some(reference)));
+        let commands: Vec<_> = lineup
+            .iter()
+            .map(|server| (server.role, multicast[0].workload.server_command(server)))
+            .collect();
+        assert_eq!(
+            commands,
+            [
+                (Role::Baseline, ("bench-multicast-baseline", &[][..])),
+                (Role::Candidate, ("bench-yoctopus", &["--fanout"][..])),
+                (
+                    Role::Alternative,
+                    ("bench-multicast-baseline", &["--writers", "task"][..])
+                ),
+                (Role::Control, ("bench-multicast-baseline", &[][..])),
+            ]
+        );
+        assert!(lineup
+            .iter()
+            .all(|server| server.listeners == Listeners::None));
+        assert_eq!(multicast[0].workload.idle_connections(), Some(11));
     }
 
     #[test]
@@ -255,10 +359,7 @@ mod tests {
         };
         let without = lineup::standard(None);
         let with = lineup::standard(Some(reference));
-        for config in configs()
-            .into_iter()
-            .filter(|config| !matches!(config.workload, Workload::Fanout { .. }))
-        {
+        for config in configs().into_iter().filter(|config| !config.is_fan_out()) {
             let lineup = config.lineup(&with);
             assert_eq!(
                 lineup.iter().filter(|s| s.role == Role::Reference).count(),

@@ -2,7 +2,9 @@
 //! lifecycle listeners (in the configurations that ask for them), and a second copy of the
 //! baseline whose ratio to the first is the A/A control, the noise floor; and, when one was built
 //! beside them, Yoctopus's benchmark server as it was at an earlier commit (the reference), whose
-//! ratios to Yoctopus show what the changes since cost.
+//! ratios to Yoctopus show what the changes since cost. In `multicast-10k` the baseline and its
+//! control run the hand-written multicast server instead, and a second hand-written way of
+//! multicasting (writer tasks) runs beside them as the alternative.
 
 use std::path::Path;
 
@@ -12,6 +14,10 @@ use yoctopus_bench::request::Listeners;
 /// `BENCH_REFERENCE` is set). The lineup has a reference exactly when this file is in the
 /// binaries' directory.
 pub(crate) const REFERENCE_BINARY: &str = "bench-yoctopus-reference";
+
+/// The hand-written multicast server: the baseline, its A/A control and the alternative of
+/// `multicast-10k`.
+pub(crate) const MULTICAST_BASELINE_BINARY: &str = "bench-multicast-baseline";
 
 /// Beside [`REFERENCE_BINARY`]: the commit it was built at, on its first line.
 pub(crate) const REFERENCE_REV_FILE: &str = "bench-yoctopus-reference.rev";
@@ -48,14 +54,18 @@ pub(crate) enum Role {
     /// configurations that ask for it.
     Variant,
     /// The candidate as built at an earlier commit, started the same way: the candidate's ratios
-    /// to it are the before/after comparison. Measured in every configuration but the fan-out
+    /// to it are the before/after comparison. Measured in every configuration but the fan-outs
     /// (an old build has no `--fanout`). It is an old build, so it is never given flags
     /// ([`Listeners::None`]).
     Reference,
+    /// Another hand-written way of doing the baseline's job, measured only in the configuration
+    /// that has one: in `multicast-10k`, the hand-written multicast with a writer task per
+    /// connection instead of the baseline's direct writes (see [`crate::config::Workload`]).
+    Alternative,
 }
 
 /// Baseline, Yoctopus, the reference if there is one, Yoctopus with the no-op and with the
-/// transforming listeners, and the A/A control.
+/// transforming listeners, the hand-written alternative, and the A/A control.
 pub(crate) fn standard(reference: Option<Server>) -> Vec<Server> {
     let mut servers = vec![
         Server {
@@ -81,6 +91,12 @@ pub(crate) fn standard(reference: Option<Server>) -> Vec<Server> {
             binary: "bench-yoctopus",
             role: Role::Variant,
             listeners: Listeners::Transform,
+        },
+        Server {
+            label: "baseline, writer tasks",
+            binary: MULTICAST_BASELINE_BINARY,
+            role: Role::Alternative,
+            listeners: Listeners::None,
         },
         Server {
             label: "baseline A/A",

@@ -6,19 +6,23 @@
 //!
 //! Before and after: when `bench-yoctopus-reference` (Yoctopus's benchmark server built at an
 //! earlier commit, which `run.sh` builds when `BENCH_REFERENCE` is set) is in the binaries'
-//! directory, it runs too, as `yoctopus @ <rev>`, in every configuration but the fan-out and in
+//! directory, it runs too, as `yoctopus @ <rev>`, in every configuration but the fan-outs and in
 //! the same rounds, and the tables end with Yoctopus's per-round ratios to it. Without that file
 //! nothing changes.
 //!
 //! The notify fan-out (`notify-10k`) measures Yoctopus alone, started with `--fanout`: the time
 //! from a background task's first `notify` call to the last of 10,000 idle connections receiving
-//! its push, over a few triggers a round (the baseline and the reference have no register).
+//! its push, over a few triggers a round (the baseline and the reference have no register). The
+//! multicast (`multicast-10k`) times one `Connections::multicast` to 10,000 labelled connections
+//! the same way, against the hand-written loop of `bench-multicast-baseline` as the baseline (and
+//! its A/A control), with that loop's writer-task variant beside them.
 //!
 //! ```text
 //! cargo build --release -p yoctopus-bench
 //! target/release/bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
 //!     [--fanout-connections 10000] [--fanout-triggers 5]
-//!     [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k] [--server-core 0]
+//!     [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k,multicast-10k]
+//!     [--server-core 0]
 //!     [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
 //! ```
 //!
@@ -46,6 +50,7 @@ use yoctopus_bench::cli::Flags;
 use yoctopus_bench::procfs;
 
 use crate::config::{FanoutSize, Workload, FANOUT_WARMUP_TRIGGERS};
+use crate::lineup::Role;
 use crate::measure::Setup;
 use crate::results::{Measurement, Outcome, Results};
 
@@ -53,21 +58,26 @@ use crate::results::{Measurement, Outcome, Results};
 const BUSY_LOAD: f64 = 0.5;
 
 /// The programs the driver runs.
-const PROGRAMS: [&str; 3] = ["bench-baseline", "bench-yoctopus", "bench-loadgen"];
+const PROGRAMS: [&str; 4] = [
+    "bench-baseline",
+    "bench-multicast-baseline",
+    "bench-yoctopus",
+    "bench-loadgen",
+];
 
 /// What `--help` prints.
 const USAGE: &str = "\
 usage: bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
     [--fanout-connections 10000] [--fanout-triggers 5]
-    [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k] [--server-core 0]
-    [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
+    [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k,multicast-10k]
+    [--server-core 0] [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
 
 Runs bench-baseline, bench-yoctopus and bench-loadgen from --bin-dir (default: the directory of
-bench-driver) in interleaved rounds and prints the tables. If bench-yoctopus-reference is in that
-directory too (yoctopus-bench/run.sh builds it with BENCH_REFERENCE=<git rev>), it is measured in
-every configuration as `yoctopus @ <rev>`, the rev read from bench-yoctopus-reference.rev, and
-compared with yoctopus (in every configuration but notify-10k, which measures bench-yoctopus
---fanout alone).";
+bench-driver) in interleaved rounds and prints the tables; multicast-10k runs
+bench-multicast-baseline as its baseline. If bench-yoctopus-reference is in that directory too
+(yoctopus-bench/run.sh builds it with BENCH_REFERENCE=<git rev>), it is measured as
+`yoctopus @ <rev>`, the rev read from bench-yoctopus-reference.rev, and compared with yoctopus in
+every configuration but notify-10k and multicast-10k, which an old build cannot serve.";
 
 fn main() -> ExitCode {
     match run() {
@@ -138,13 +148,19 @@ fn run() -> Result<(), String> {
         configs.retain(|config| wanted.contains(&config.name));
     }
     // Not even in the lineup when no configuration run measures it (`--configs notify-10k`).
+    // Nor is the multicast's alternative outside `multicast-10k`.
     let reference = lineup::reference(&setup.bin_dir)
         .filter(|reference| configs.iter().any(|config| config.measures(reference)));
-    let servers = lineup::standard(reference);
+    let servers: Vec<_> = lineup::standard(reference)
+        .into_iter()
+        .filter(|server| {
+            server.role != Role::Alternative || configs.iter().any(|c| c.measures(server))
+        })
+        .collect();
     preflight(&setup, &configs)?;
     if let Some(reference) = reference {
         eprintln!(
-            "reference: {} ({}), measured as `{}` in every configuration but notify-10k",
+            "reference: {} ({}), measured as `{}` in every configuration but the fan-outs",
             setup.bin_dir.join(reference.binary).display(),
             if setup.bin_dir.join(lineup::REFERENCE_REV_FILE).is_file() {
                 format!("revision from {}", lineup::REFERENCE_REV_FILE)
@@ -264,11 +280,7 @@ fn preflight(setup: &Setup, configs: &[config::Config]) -> Result<(), String> {
     process::check_pinning(setup.loadgen_core)?;
     let most_idle = configs
         .iter()
-        .filter_map(|config| match config.workload {
-            Workload::IdleMemory { connections } => Some(connections),
-            Workload::Fanout { connections, .. } => Some(connections + 1),
-            Workload::Throughput { .. } => None,
-        })
+        .filter_map(|config| config.workload.idle_connections())
         .max();
     if let Some(connections) = most_idle {
         let limit = procfs::open_files_limit().map_err(|error| error.to_string())?;
@@ -294,13 +306,23 @@ fn estimated(setup: &Setup, workload: Workload) -> Duration {
             Duration::from_secs(2) + Duration::from_millis(connections as u64 / 5)
         }
         // Opening as above and the settling pause, then per trigger its pause and about 0.1 s
-        // for 10,000 pushes.
+        // for 10,000 pushes; the multicast labels every connection first, about 25,000 a second.
         Workload::Fanout {
             connections,
             triggers,
+        }
+        | Workload::Multicast {
+            connections,
+            triggers,
         } => {
+            let labelling = if matches!(workload, Workload::Multicast { .. }) {
+                Duration::from_millis(connections as u64 / 25)
+            } else {
+                Duration::ZERO
+            };
             Duration::from_millis(500)
                 + Duration::from_millis(connections as u64 / 5)
+                + labelling
                 + (measure::TRIGGER_PAUSE + Duration::from_millis(100))
                     * u32::try_from(triggers + FANOUT_WARMUP_TRIGGERS).unwrap_or(u32::MAX)
         }

@@ -2,15 +2,17 @@
 //!
 //! Throughput is measured by the load generator itself (it also samples the server's CPU time at
 //! the edges of its window). Memory is measured here, from the server's `VmRSS`, between the steps
-//! of an idle run that the driver paces through the load generator's standard input. A notify
-//! fan-out is timed by the load generator too; any problem in it (a push missing, wrong or late, a
-//! connection lost) fails the whole measurement, since its times would not be the fan-out's.
+//! of an idle run that the driver paces through the load generator's standard input. A fan-out
+//! (notify or multicast) is timed by the load generator too; any problem in it (a push missing,
+//! wrong or late, a connection lost) fails the whole measurement, since its times would not be the
+//! fan-out's.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use yoctopus_bench::fanout::Via;
 use yoctopus_bench::procfs;
 use yoctopus_bench::report::{FanoutReport, IdlePhase, ThroughputReport};
 use yoctopus_bench::request::{Listeners, RequestKind};
@@ -27,6 +29,8 @@ const THROUGHPUT_SLACK: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long one request on every idle connection may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long labelling every connection of a multicast may take (the load generator's own bound).
+const LABEL_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long one fan-out trigger may take, from sending it to the last push and the answer.
 pub(crate) const TRIGGER_TIMEOUT: Duration = Duration::from_secs(20);
 /// The pause after each fan-out trigger.
@@ -50,9 +54,10 @@ pub(crate) struct Setup {
 
 /// Measures `server` under `workload`; a failure is an outcome too.
 pub(crate) fn measure(setup: &Setup, server: &Server, workload: Workload) -> Outcome {
-    let flags = workload.server_flags();
-    let measured = RunningServer::start(&setup.bin_dir, server, setup.server_core, flags).and_then(
-        |running| match workload {
+    let (binary, flags) = workload.server_command(server);
+    let program = Server { binary, ..*server };
+    let measured = RunningServer::start(&setup.bin_dir, &program, setup.server_core, flags)
+        .and_then(|running| match workload {
             Workload::Throughput {
                 connections,
                 in_flight,
@@ -72,9 +77,14 @@ pub(crate) fn measure(setup: &Setup, server: &Server, workload: Workload) -> Out
             Workload::Fanout {
                 connections,
                 triggers,
-            } => fanout(setup, &running, connections, triggers).map(Outcome::Fanout),
-        },
-    );
+            } => fanout(setup, &running, Via::Notify, connections, triggers).map(Outcome::Fanout),
+            Workload::Multicast {
+                connections,
+                triggers,
+            } => {
+                fanout(setup, &running, Via::Multicast, connections, triggers).map(Outcome::Fanout)
+            }
+        });
     measured.unwrap_or_else(Outcome::Failed)
 }
 
@@ -116,12 +126,14 @@ fn throughput(
 fn fanout(
     setup: &Setup,
     server: &RunningServer,
+    via: Via,
     connections: usize,
     triggers: usize,
 ) -> Result<FanoutReport, String> {
     let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
         .arg("fanout")
         .args(["--addr", &server.addr().to_string()])
+        .args(["--via", via.as_str()])
         .args(["--connections", &connections.to_string()])
         .args(["--triggers", &triggers.to_string()])
         .args(["--warmup-triggers", &FANOUT_WARMUP_TRIGGERS.to_string()])
@@ -135,7 +147,8 @@ fn fanout(
     let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
     let every_trigger = (TRIGGER_TIMEOUT + TRIGGER_PAUSE)
         * u32::try_from(triggers + FANOUT_WARMUP_TRIGGERS).unwrap_or(u32::MAX);
-    let deadline = Instant::now() + CONNECT_TIMEOUT + every_trigger + THROUGHPUT_SLACK;
+    let deadline =
+        Instant::now() + CONNECT_TIMEOUT + LABEL_TIMEOUT + every_trigger + THROUGHPUT_SLACK;
     let status = process::wait_until(&mut loadgen, deadline)
         .ok_or("bench-loadgen did not finish in time and was killed")?;
     if !status.success() {

@@ -3,9 +3,11 @@
 //! for the configurations that price listeners, what they cost against the candidate without them.
 //! With a reference (the candidate built at an earlier commit), the last tables are the before/after
 //! comparison: the candidate's per-round ratios to the reference in every configuration that
-//! measures it (all but the fan-out). The
+//! measures it (all but the fan-outs). The
 //! notify fan-out has no baseline to be a ratio of: its table gives Yoctopus's fan-out times,
-//! their spread over every trigger of every round, and the pushes per second they come to.
+//! their spread over every trigger of every round, and the pushes per second they come to. The
+//! multicast's table gives the same times for Yoctopus and the hand-written loops, and the
+//! per-round ratios of fan-out time to the hand-written loop's.
 //!
 //! Absolute numbers are medians across rounds, for context only; what the targets are judged on is
 //! the median of per-round ratios to the baseline, read against the A/A noise floor.
@@ -44,6 +46,9 @@ pub(crate) fn print(
             Workload::IdleMemory { .. } => memory(results, config.name, &lineup, baseline),
             Workload::Fanout { connections, .. } => {
                 fanout(results, config.name, &lineup, connections);
+            }
+            Workload::Multicast { connections, .. } => {
+                multicast(results, config.name, &lineup, baseline, connections);
             }
         }
         for server in &lineup {
@@ -157,7 +162,7 @@ fn throughput(results: &Results, config: &str, servers: &[Server], baseline: &Se
     };
     for server in servers {
         match server.role {
-            Role::Baseline | Role::Variant | Role::Reference => {}
+            Role::Baseline | Role::Variant | Role::Reference | Role::Alternative => {}
             Role::Candidate => println!(
                 "  {}: throughput {} (target >= {THROUGHPUT_TARGET}x), p99 {} (target <= {P99_TARGET}x)",
                 server.label,
@@ -320,26 +325,27 @@ fn memory(results: &Results, config: &str, servers: &[Server], baseline: &Server
     }
 }
 
-/// The fan-out table: per server, over every measured trigger of every round, the median and range
-/// of the time from the first `notify` call to the last push received, `connections` over that
-/// median as pushes per second, each round's median, and the medians of the other times.
-fn fanout(results: &Results, config: &str, servers: &[Server], connections: usize) {
-    let mut table = Table::new(&[
-        "server",
-        "triggers",
-        "fan-out ms [range]",
-        "pushes/s",
-        "per-round median ms",
-        "trigger->last ms",
-        "first push ms",
-        "arrival p50 ms",
-        "arrival p99 ms",
-        "notify loop ms",
-        "ids() ms",
-        "server cores",
-        "loadgen cores",
-    ]);
-    for server in servers {
+/// What a fan-out table shows of one server: over every measured trigger of every round.
+struct FanoutCells {
+    triggers: String,
+    /// Median and range of first call to last push.
+    fanout: String,
+    pushes_per_second: String,
+    /// Each round's median, in round order.
+    per_round: String,
+    trigger_to_last: String,
+    first_push: String,
+    arrival_p50: String,
+    arrival_p99: String,
+    /// The server's own time for its calls.
+    calls: String,
+    ids: String,
+    server_cores: String,
+    loadgen_cores: String,
+}
+
+impl FanoutCells {
+    fn of(results: &Results, config: &str, server: &Server, connections: usize) -> Self {
         let mut triggers: Vec<FanoutTrigger> = Vec::new();
         let mut per_round = Vec::new();
         for (_, outcome) in results.outcomes(config, server.label) {
@@ -347,9 +353,7 @@ fn fanout(results: &Results, config: &str, servers: &[Server], connections: usiz
                 continue;
             };
             triggers.extend(&report.triggers);
-            per_round.extend(
-                Spread::of(report.triggers.iter().map(fanout_ms).collect()).map(|s| s.median),
-            );
+            per_round.extend(median_fanout_ms(outcome));
         }
         let spread = |time: fn(&FanoutTrigger) -> u64| {
             Spread::of(
@@ -370,20 +374,19 @@ fn fanout(results: &Results, config: &str, servers: &[Server], connections: usiz
                 / 1e6;
             number(cpu.filter(|_| window > 0.0).map(|cpu| cpu / window), 2)
         };
-        table.row(vec![
-            server.label.to_owned(),
-            number(usize_f64(triggers.len()), 0),
-            fanout_spread.map_or_else(
+        Self {
+            triggers: number(usize_f64(triggers.len()), 0),
+            fanout: fanout_spread.map_or_else(
                 || "no data".to_owned(),
                 |s| format!("{:.1} [{:.1}-{:.1}]", s.median, s.min, s.max),
             ),
-            number(
+            pushes_per_second: number(
                 fanout_spread
                     .filter(|s| s.median > 0.0)
                     .and_then(|s| Some(usize_f64(connections)? / (s.median / 1000.0))),
                 0,
             ),
-            if per_round.is_empty() {
+            per_round: if per_round.is_empty() {
                 "-".to_owned()
             } else {
                 per_round
@@ -392,14 +395,53 @@ fn fanout(results: &Results, config: &str, servers: &[Server], connections: usiz
                     .collect::<Vec<_>>()
                     .join(" ")
             },
-            median(|t| t.trigger_to_last_us),
-            median(|t| t.call_to_first_us),
-            median(|t| t.arrival_p50_us),
-            median(|t| t.arrival_p99_us),
-            median(|t| t.server_calls_us),
-            median(|t| t.server_ids_us),
-            busy(|t| t.server_cpu_secs),
-            busy(|t| Some(t.loadgen_cpu_secs)),
+            trigger_to_last: median(|t| t.trigger_to_last_us),
+            first_push: median(|t| t.call_to_first_us),
+            arrival_p50: median(|t| t.arrival_p50_us),
+            arrival_p99: median(|t| t.arrival_p99_us),
+            calls: median(|t| t.server_calls_us),
+            ids: median(|t| t.server_ids_us),
+            server_cores: busy(|t| t.server_cpu_secs),
+            loadgen_cores: busy(|t| Some(t.loadgen_cpu_secs)),
+        }
+    }
+}
+
+/// The notify fan-out table: per server, over every measured trigger of every round, the median
+/// and range of the time from the first `notify` call to the last push received, `connections`
+/// over that median as pushes per second, each round's median, and the medians of the other times.
+fn fanout(results: &Results, config: &str, servers: &[Server], connections: usize) {
+    let mut table = Table::new(&[
+        "server",
+        "triggers",
+        "fan-out ms [range]",
+        "pushes/s",
+        "per-round median ms",
+        "trigger->last ms",
+        "first push ms",
+        "arrival p50 ms",
+        "arrival p99 ms",
+        "notify loop ms",
+        "ids() ms",
+        "server cores",
+        "loadgen cores",
+    ]);
+    for server in servers {
+        let cells = FanoutCells::of(results, config, server, connections);
+        table.row(vec![
+            server.label.to_owned(),
+            cells.triggers,
+            cells.fanout,
+            cells.pushes_per_second,
+            cells.per_round,
+            cells.trigger_to_last,
+            cells.first_push,
+            cells.arrival_p50,
+            cells.arrival_p99,
+            cells.calls,
+            cells.ids,
+            cells.server_cores,
+            cells.loadgen_cores,
         ]);
     }
     table.print();
@@ -411,6 +453,106 @@ fn fanout(results: &Results, config: &str, servers: &[Server], connections: usiz
          time over trigger->last, at 10 ms resolution: loadgen cores near 1 would mean the load \
          generator, not the server, set the pace."
     );
+}
+
+/// The multicast table: the fan-out table's times per server, and each server's median of
+/// per-round ratios of its median fan-out time to the baseline's (the hand-written loop); below
+/// it, the candidate's verdict against "at least as fast as the hand-written loop", the noise
+/// floor, and the candidate against the alternative (the same loop with writer tasks).
+fn multicast(
+    results: &Results,
+    config: &str,
+    servers: &[Server],
+    baseline: &Server,
+    connections: usize,
+) {
+    let mut table = Table::new(&[
+        "server",
+        "triggers",
+        "fan-out ms [range]",
+        "x baseline [range]",
+        "pushes/s",
+        "per-round median ms",
+        "trigger->last ms",
+        "first push ms",
+        "arrival p50 ms",
+        "arrival p99 ms",
+        "call ms",
+        "server cores",
+        "loadgen cores",
+    ]);
+    let to = |server: &Server, other: &Server| {
+        Spread::of(results.ratios(
+            (config, server.label),
+            (config, other.label),
+            median_fanout_ms,
+        ))
+    };
+    for server in servers {
+        let cells = FanoutCells::of(results, config, server, connections);
+        table.row(vec![
+            server.label.to_owned(),
+            cells.triggers,
+            cells.fanout,
+            if server.role == Role::Baseline {
+                "-".to_owned()
+            } else {
+                ratio_text(to(server, baseline))
+            },
+            cells.pushes_per_second,
+            cells.per_round,
+            cells.trigger_to_last,
+            cells.first_push,
+            cells.arrival_p50,
+            cells.arrival_p99,
+            cells.calls,
+            cells.server_cores,
+            cells.loadgen_cores,
+        ]);
+    }
+    table.print();
+    let alternative = servers.iter().find(|s| s.role == Role::Alternative);
+    for server in servers {
+        match server.role {
+            Role::Candidate => {
+                println!(
+                    "  {}: fan-out time {} the hand-written loop's (target <= 1.0x: at least as \
+                     fast)",
+                    server.label,
+                    verdict(to(server, baseline), |r| r <= 1.0),
+                );
+                if let Some(alternative) = alternative {
+                    println!(
+                        "  {} / {} (the same loop with a writer task per connection, as Yoctopus \
+                         has): {}",
+                        server.label,
+                        alternative.label,
+                        ratio_text(to(server, alternative)),
+                    );
+                }
+            }
+            Role::Control => println!(
+                "  noise floor ({} / baseline): fan-out time {}",
+                server.label,
+                range_text(to(server, baseline)),
+            ),
+            Role::Baseline | Role::Alternative | Role::Variant | Role::Reference => {}
+        }
+    }
+    println!(
+        "  multicast: from just before the server serializes the push (Yoctopus: Push::new, then \
+         Connections::multicast with the filter {{\"yoctopus\":{{\"label\":...}}}}; the \
+         hand-written loop: its serialization, then one write or queued frame per connection of \
+         the label's group) to the last of the {connections} labelled connections reading it, \
+         each push verified. Ratios are of each round's median fan-out time, below 1 is faster \
+         than the baseline. call ms = the server's own time for that call (the write loop itself, \
+         for the baseline). Cores as for notify-10k."
+    );
+}
+
+/// The median fan-out time of one measurement, in milliseconds.
+fn median_fanout_ms(outcome: &Outcome) -> Option<f64> {
+    Spread::of(outcome.fanout()?.triggers.iter().map(fanout_ms).collect()).map(|s| s.median)
 }
 
 /// A trigger's fan-out time in milliseconds.

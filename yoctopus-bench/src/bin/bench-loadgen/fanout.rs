@@ -1,6 +1,11 @@
-//! The notify fan-out run: open `connections` idle connections and one controller, then, trigger
-//! after trigger, ask `bench-yoctopus --fanout` (through the controller) to notify every other
-//! connection by id, and time until each of them has received its push.
+//! The fan-out run: open `connections` idle connections and one controller, then, trigger after
+//! trigger, ask the server (through the controller) to push to every idle connection, and time
+//! until each of them has received its push. With [`Via::Notify`], `bench-yoctopus --fanout`
+//! notifies every other connection by id; with [`Via::Multicast`], every idle connection is first
+//! labelled [`fanout::GROUP`] (`yoctopus:label` `update`, each answer awaited), and each trigger
+//! asks for one multicast to that label, which `bench-yoctopus --fanout` and the hand-written
+//! `bench-multicast-baseline` both serve. The controller has no label, so it is left out either
+//! way, and a push to it is an error.
 //!
 //! The idle connections are opened as the memory run opens them ([`Client::open_many`]) and then
 //! each is read by a task of its own, which answers pings and checks every push it reads: it must
@@ -22,7 +27,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::{timeout_at, Instant};
-use yoctopus_bench::fanout::{self, Answer};
+use yoctopus_bench::fanout::{self, Answer, Via};
 use yoctopus_bench::procfs;
 use yoctopus_bench::report::{FanoutReport, FanoutTrigger};
 use yoctopus_bench::request::{Listeners, RequestKind};
@@ -36,10 +41,18 @@ const SETTLE: Duration = Duration::from_millis(200);
 /// How long the controller's handshake may take.
 const CONTROLLER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long labelling every idle connection may take, all at once.
+const LABEL_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The `meta.id` of the label request.
+const LABEL_ID: u64 = 1;
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) addr: SocketAddr,
+    /// Which call pushes.
+    pub(crate) via: Via,
     pub(crate) connections: usize,
     /// Measured triggers.
     pub(crate) triggers: usize,
@@ -58,6 +71,7 @@ pub(crate) async fn run(plan: &Plan) -> FanoutReport {
         connections: plan.connections,
         triggers_planned: plan.triggers,
         connect_secs: 0.0,
+        label_secs: 0.0,
         warmup: Vec::new(),
         triggers: Vec::new(),
         wrong_pushes: 0,
@@ -84,6 +98,15 @@ pub(crate) async fn run(plan: &Plan) -> FanoutReport {
     .await
     .unwrap_or_else(|_| Err(std::io::Error::other("the handshake timed out")));
     report.connect_secs = connecting.elapsed().as_secs_f64();
+    let opened = match plan.via {
+        Via::Notify => opened,
+        Via::Multicast => {
+            let labelling = Instant::now();
+            let labelled = label_all(opened).await;
+            report.label_secs = labelling.elapsed().as_secs_f64();
+            labelled
+        }
+    };
 
     let tally = Rc::new(RefCell::new(Tally::new(plan.connections)));
     let progress = Rc::new(Notify::new());
@@ -158,7 +181,7 @@ async fn trigger(
     let data = fanout::data(round);
     tally.borrow_mut().begin(round, &data);
     let mut request = Vec::with_capacity(128);
-    fanout::write_trigger(&mut request, round, fanout::KIND, &data);
+    fanout::write_trigger(&mut request, plan.via, round, fanout::KIND, &data);
     controller.queue_text(&request);
 
     let server_before = plan
@@ -318,6 +341,73 @@ fn read_answer(payload: &[u8], round: u64) -> Result<Answer, String> {
     }
     serde_json::from_value(reply.data.unwrap_or(Value::Null))
         .map_err(|error| format!("unexpected answer ({error}): {text}"))
+}
+
+/// Labels every opened connection [`fanout::GROUP`], all at once, each within [`LABEL_TIMEOUT`];
+/// a connection that failed to open stays failed.
+async fn label_all(opened: Vec<Result<Client, String>>) -> Vec<Result<Client, String>> {
+    let labelling: Vec<_> = opened
+        .into_iter()
+        .map(|client| {
+            tokio::task::spawn_local(async move {
+                let mut client = client?;
+                match tokio::time::timeout(LABEL_TIMEOUT, label(&mut client)).await {
+                    Ok(Ok(())) => Ok(client),
+                    Ok(Err(problem)) => Err(format!("labelling a connection failed: {problem}")),
+                    Err(_) => Err(format!(
+                        "labelling a connection took more than {LABEL_TIMEOUT:?}"
+                    )),
+                }
+            })
+        })
+        .collect();
+    let mut labelled = Vec::with_capacity(labelling.len());
+    for task in labelling {
+        labelled.push(
+            task.await
+                .unwrap_or_else(|error| Err(format!("labelling task failed: {error}"))),
+        );
+    }
+    labelled
+}
+
+/// Sends `client`'s label request and waits for its `ok`.
+async fn label(client: &mut Client) -> Result<(), String> {
+    let mut request = Vec::with_capacity(96);
+    fanout::write_label(&mut request, LABEL_ID, fanout::GROUP);
+    client.queue_text(&request);
+    client.flush().await.map_err(|error| error.to_string())?;
+    loop {
+        client.receive().await.map_err(|error| error.to_string())?;
+        let read = client
+            .next_message(|message| match message {
+                Message::Text(payload) => read_label_reply(payload),
+                Message::Binary => Err("a binary message".to_owned()),
+            })
+            .map_err(|error| error.to_string())?;
+        // Pongs go out with the next write.
+        client.flush().await.map_err(|error| error.to_string())?;
+        if let Some(read) = read {
+            return read;
+        }
+    }
+}
+
+/// Checks the server's answer to the label request.
+fn read_label_reply(payload: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(payload);
+    let reply: Reply = serde_json::from_slice(payload)
+        .map_err(|error| format!("unreadable answer ({error}): {text}"))?;
+    if reply.meta.id != Some(Value::from(LABEL_ID)) {
+        return Err(format!("not the answer to the label request: {text}"));
+    }
+    if reply.meta.status.as_deref() != Some("ok") {
+        return Err(format!(
+            "the label request failed: {}",
+            reply.error.unwrap_or(Value::Null)
+        ));
+    }
+    Ok(())
 }
 
 /// Reads one idle connection until the run ends: answers pings and hands every push to `tally`.
@@ -525,7 +615,18 @@ fn shorten(payload: &[u8]) -> String {
 mod tests {
     use yoctopus_bench::fanout;
 
-    use super::{Tally, Timing};
+    use super::{read_label_reply, Tally, Timing};
+
+    #[test]
+    fn a_label_answer_must_be_ok_and_to_the_label_request() {
+        assert!(read_label_reply(
+            br#"{"meta":{"id":1,"endpoint":"yoctopus:label","method":"update","status":"ok"},"data":{}}"#
+        )
+        .is_ok());
+        assert!(read_label_reply(br#"{"meta":{"id":2,"status":"ok"}}"#).is_err());
+        assert!(read_label_reply(br#"{"meta":{"id":1,"status":"error"},"error":["no"]}"#).is_err());
+        assert!(read_label_reply(b"not json").is_err());
+    }
 
     #[test]
     fn a_push_counts_once_per_trigger_and_only_when_exact() {

@@ -7,14 +7,16 @@
 //!     [--server-pid PID]
 //! bench-loadgen idle --addr 127.0.0.1:3000 --connections 10000 [--request greeter] \
 //!     [--listeners none|noop|transform] [--control stdin|SECONDS]
-//! bench-loadgen fanout --addr 127.0.0.1:3000 --connections 10000 [--triggers 5] \
-//!     [--warmup-triggers 1] [--timeout 20] [--pause 0.2] [--server-pid PID]
+//! bench-loadgen fanout --addr 127.0.0.1:3000 [--via notify|multicast] --connections 10000 \
+//!     [--triggers 5] [--warmup-triggers 1] [--timeout 20] [--pause 0.2] [--server-pid PID]
 //! ```
 //!
-//! `fanout` needs `bench-yoctopus --fanout`: it holds `--connections` idle connections and one
-//! controller, which sends the triggers; each makes the server notify every idle connection by id
-//! from a background task, and the report gives, per trigger, the time from the server's first
-//! `notify` call to the last push received (see `fanout.rs`).
+//! `fanout` needs `bench-yoctopus --fanout` (or, with `--via multicast`, `bench-multicast-baseline`
+//! will do too): it holds `--connections` idle connections and one controller, which sends the
+//! triggers; each makes the server notify every idle connection by id from a background task
+//! (`--via notify`, the default), or multicast to them all, having labelled them first (`--via
+//! multicast`), and the report gives, per trigger, the time from the server's first call to the
+//! last push received (see `fanout.rs`).
 //!
 //! `--listeners` names the listeners `bench-yoctopus` was started with: with `transform`, every
 //! reply must carry the field the transforming listener adds, and otherwise none may.
@@ -40,6 +42,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use yoctopus_bench::cli::Flags;
+use yoctopus_bench::fanout::Via;
 use yoctopus_bench::request::{Listeners, RequestKind};
 
 const USAGE: &str = "usage:
@@ -48,8 +51,9 @@ const USAGE: &str = "usage:
                            [--listeners none|noop|transform] [--server-pid PID]
   bench-loadgen idle --addr HOST:PORT [--connections 10000] [--request greeter|nested]
                      [--listeners none|noop|transform] [--control stdin|SECONDS]
-  bench-loadgen fanout --addr HOST:PORT [--connections 10000] [--triggers 5] [--warmup-triggers 1]
-                       [--timeout 20] [--pause 0.2] [--server-pid PID]";
+  bench-loadgen fanout --addr HOST:PORT [--via notify|multicast] [--connections 10000]
+                       [--triggers 5] [--warmup-triggers 1] [--timeout 20] [--pause 0.2]
+                       [--server-pid PID]";
 
 fn main() -> ExitCode {
     match run() {
@@ -115,6 +119,7 @@ fn run() -> Result<(), String> {
         [mode] if mode == "fanout" => {
             flags.allow_only(&[
                 "addr",
+                "via",
                 "connections",
                 "triggers",
                 "warmup-triggers",
@@ -124,6 +129,7 @@ fn run() -> Result<(), String> {
             ])?;
             let plan = fanout::Plan {
                 addr: address(&flags)?,
+                via: flags.get_or("via", Via::Notify)?,
                 connections: positive(&flags, "connections", 10_000)?,
                 triggers: positive(&flags, "triggers", 5)?,
                 warmup_triggers: flags.get_or("warmup-triggers", 1)?,
