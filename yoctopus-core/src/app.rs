@@ -33,7 +33,7 @@ use crate::plugin::{BoxFuture, Handler, MethodDef, Plugin};
 use crate::protocol::{Outcome, ReplyHead};
 use crate::services::{Services, StateEntry};
 use crate::settings::{AnySettings, SettingsRegistry, SettingsStore};
-use crate::transport::{Message, Outbound};
+use crate::transport::{Message, Outbound, WriteGate};
 
 pub(crate) type BinaryHandler = Arc<dyn Fn(Connection, Bytes) -> BoxFuture<()> + Send + Sync>;
 pub(crate) type MessageHandler = Arc<dyn Fn(Connection, Message) -> BoxFuture<()> + Send + Sync>;
@@ -379,6 +379,7 @@ impl App {
         id: ConnectionId,
         admitted: Admitted,
         outbound: mpsc::Sender<Outbound>,
+        gate: WriteGate,
         max_in_flight: usize,
     ) -> Connection {
         let upgrade = admitted.upgrade;
@@ -396,6 +397,7 @@ impl App {
             registry: Arc::clone(&self.registry),
             observer: self.observer.clone(),
             outbound,
+            gate,
             max_in_flight,
         });
         self.services.register().insert(connection.clone());

@@ -28,7 +28,7 @@ use serde_json::Value;
 
 use crate::connection::{Connection, ConnectionId};
 use crate::error::PushError;
-use crate::filter::SettingsFilter;
+use crate::filter::{ResolvedFilter, SettingsFilter};
 use crate::protocol::Push;
 use crate::register::Register;
 
@@ -148,14 +148,36 @@ impl LocalDelivery {
         }
     }
 
-    /// Queues `push` for this server's connections that match `filter`; answers how many.
+    /// Sends `push` to this server's connections that match `filter`; answers how many. Holds
+    /// the thread for the whole fan-out: from async code, [`Delivery::deliver_matching`] lets
+    /// other tasks run between connections.
     pub fn deliver_matching_now(&self, filter: &SettingsFilter, push: &Push) -> usize {
-        self.register
-            .snapshot()
+        let connections = self.register.snapshot();
+        let Some(first) = connections.first() else {
+            return 0;
+        };
+        let filter = filter.resolve(first.registry());
+        connections
             .iter()
-            .filter(|connection| filter.matches(connection))
-            .filter(|connection| connection.notify(push.clone()).is_ok())
+            .filter(|connection| send_if_matching(connection, &filter, push))
             .count()
+    }
+
+    /// [`deliver_matching_now`](Self::deliver_matching_now), giving the thread to other tasks
+    /// whenever this one has used its scheduling budget (a fan-out to thousands of connections is
+    /// thousands of system calls).
+    async fn deliver_matching_in_turn(&self, filter: &SettingsFilter, push: &Push) -> usize {
+        let connections = self.register.snapshot();
+        let Some(first) = connections.first() else {
+            return 0;
+        };
+        let filter = filter.resolve(first.registry());
+        let mut reached = 0;
+        for connection in &connections {
+            tokio::task::coop::consume_budget().await;
+            reached += usize::from(send_if_matching(connection, &filter, push));
+        }
+        reached
     }
 
     /// What this server's connections answer to `survey`.
@@ -164,11 +186,14 @@ impl LocalDelivery {
             Some(id) => self.register.get(id).into_iter().collect(),
             None => self.register.snapshot(),
         };
+        let filter = match (&survey.filter, connections.first()) {
+            (Some(filter), Some(first)) => Some(filter.resolve(first.registry())),
+            _ => None,
+        };
         let found = connections
             .iter()
             .filter(|connection| {
-                survey
-                    .filter
+                filter
                     .as_ref()
                     .is_none_or(|filter| filter.matches(connection))
             })
@@ -199,14 +224,18 @@ impl Delivery for LocalDelivery {
         filter: SettingsFilter,
         push: Push,
     ) -> DeliveryFuture<'_, Result<usize, DeliveryError>> {
-        let count = self.deliver_matching_now(&filter, &push);
-        Box::pin(std::future::ready(Ok(count)))
+        Box::pin(async move { Ok(self.deliver_matching_in_turn(&filter, &push).await) })
     }
 
     fn survey(&self, survey: Survey) -> DeliveryFuture<'_, Result<Listing, DeliveryError>> {
         let listing = self.survey_now(&survey);
         Box::pin(std::future::ready(Ok(listing)))
     }
+}
+
+/// Sends `push` to `connection` if it matches; answers whether it was sent.
+fn send_if_matching(connection: &Connection, filter: &ResolvedFilter<'_>, push: &Push) -> bool {
+    filter.matches(connection) && connection.send_push(push.frame()).is_ok()
 }
 
 impl std::fmt::Debug for LocalDelivery {

@@ -10,6 +10,7 @@
 use serde_json::{Map, Value};
 
 use crate::connection::Connection;
+use crate::settings::SettingsRegistry;
 
 /// Which connections to reach, by their settings.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -63,14 +64,61 @@ impl SettingsFilter {
 
     /// Whether `connection`'s settings match.
     pub fn matches(&self, connection: &Connection) -> bool {
-        self.plugins.iter().all(|(plugin, settings)| {
-            let Value::Object(settings) = settings else {
-                return false;
-            };
-            settings.iter().all(|(setting, wanted)| {
-                connection
-                    .get(plugin, setting)
-                    .is_some_and(|actual| contains(&actual, wanted))
+        self.resolve(connection.registry()).matches(connection)
+    }
+
+    /// The filter with its plugins looked up in a server's settings table, to test many of its
+    /// connections without looking a name up for each.
+    pub(crate) fn resolve(&self, registry: &SettingsRegistry) -> ResolvedFilter<'_> {
+        let clauses = self
+            .plugins
+            .iter()
+            .map(|(plugin, settings)| {
+                let index = registry.index_of_plugin(plugin)?;
+                let Value::Object(settings) = settings else {
+                    return None;
+                };
+                Some(settings.iter().map(move |(setting, wanted)| Clause {
+                    index,
+                    setting,
+                    wanted,
+                }))
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|plugins| plugins.into_iter().flatten().collect());
+        ResolvedFilter { clauses }
+    }
+}
+
+/// A [`SettingsFilter`] ready to test the connections of one server.
+pub(crate) struct ResolvedFilter<'a> {
+    /// Every setting the filter names; `None` when it names a plugin the server does not have,
+    /// so no connection matches.
+    clauses: Option<Vec<Clause<'a>>>,
+}
+
+/// One setting a filter names: the plugin's slot, the setting's wire name, the value it wants.
+struct Clause<'a> {
+    index: usize,
+    setting: &'a str,
+    wanted: &'a Value,
+}
+
+impl ResolvedFilter<'_> {
+    /// Whether `connection`'s settings match, read under one lock.
+    pub(crate) fn matches(&self, connection: &Connection) -> bool {
+        let Some(clauses) = &self.clauses else {
+            return false;
+        };
+        if clauses.is_empty() {
+            return true;
+        }
+        connection.read_store(|store, registry| {
+            clauses.iter().all(|clause| {
+                store.read_slot(clause.index, registry, |slot| {
+                    slot.field(clause.setting)
+                        .is_some_and(|actual| contains(&actual, clause.wanted))
+                })
             })
         })
     }

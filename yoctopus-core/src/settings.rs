@@ -229,6 +229,20 @@ impl SettingsStore {
         }
     }
 
+    /// Reads slot `index` in place (no reference counted), or the registry's default when this
+    /// store has not held it yet.
+    pub(crate) fn read_slot<R>(
+        &self,
+        index: usize,
+        registry: &SettingsRegistry,
+        read: impl FnOnce(&dyn AnySettings) -> R,
+    ) -> R {
+        match self.slots.get(index) {
+            Some(slot) => read(slot.as_ref()),
+            None => read(registry.default_at(index).as_ref()),
+        }
+    }
+
     /// Replaces a slot, returning the previous value (which setting-change listeners compare against).
     pub(crate) fn replace(
         &mut self,

@@ -337,6 +337,21 @@ pub async fn tcp_connect(addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// Like [`tcp_connect`], with the client's receive buffer fixed at `bytes` (the kernel's
+/// autotuning off), so that a client that stops reading makes the server's writes wait soon.
+pub async fn tcp_connect_with_receive_buffer(addr: SocketAddr, bytes: u32) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+    socket
+        .set_recv_buffer_size(bytes)
+        .expect("SO_RCVBUF can be set");
+    let stream = tokio::time::timeout(WAIT, socket.connect(addr))
+        .await
+        .expect("connecting timed out")
+        .expect("the server accepts TCP connections");
+    stream.set_nodelay(true).expect("TCP_NODELAY can be set");
+    stream
+}
+
 /// A WebSocket client that writes and reads frames byte by byte.
 pub struct RawClient<S = TcpStream> {
     stream: S,
@@ -365,9 +380,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RawClient<S> {
     /// Performs the HTTP upgrade over `stream` with a fresh key, checking the server's
     /// `Sec-WebSocket-Accept`; returns the HTTP response when the server refuses.
     pub async fn handshake(
+        stream: S,
+        host: &str,
+        extra_headers: &[(&str, &str)],
+    ) -> Result<Self, HttpResponse> {
+        Self::handshake_sending(stream, host, extra_headers, &[]).await
+    }
+
+    /// Like [`handshake`](Self::handshake), with `early` written in the same write as the
+    /// upgrade request, before the server has answered it (frames a client sends at once).
+    pub async fn handshake_sending(
         mut stream: S,
         host: &str,
         extra_headers: &[(&str, &str)],
+        early: &[u8],
     ) -> Result<Self, HttpResponse> {
         let key = generate_key();
         let mut request = format!(
@@ -378,8 +404,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RawClient<S> {
             request.push_str(&format!("{name}: {value}\r\n"));
         }
         request.push_str("\r\n");
+        let mut request = request.into_bytes();
+        request.extend_from_slice(early);
         stream
-            .write_all(request.as_bytes())
+            .write_all(&request)
             .await
             .expect("writing the upgrade request succeeds");
         let mut buffer = BytesMut::new();

@@ -6,7 +6,8 @@
 //! the application or the server: a setting change is reported to an observer that the
 //! application installs (held weakly, so a `Connection` kept in a subscriber list keeps nothing
 //! else alive), and frames to the client go through a bounded queue that the connection's own
-//! loop drains, so no caller ever writes to the socket directly. Settings sit behind a short-held
+//! loop drains; only a push to an idle connection is written into its socket by the sender, when
+//! the connection's write gate lets it (`transport::WriteGate`). Settings sit behind a short-held
 //! mutex that is never held across an `.await`.
 
 mod id;
@@ -29,7 +30,7 @@ use tokio::sync::mpsc;
 use crate::error::{PushError, SettingsError};
 use crate::protocol::Push;
 use crate::settings::{downcast, AnySettings, PluginSettings, SettingsRegistry, SettingsStore};
-use crate::transport::{close_code, Outbound};
+use crate::transport::{close_code, Outbound, WriteGate};
 use signal::{Places, Signal};
 
 /// The longest reason a close frame carries: 125 bytes of payload less the code.
@@ -64,6 +65,7 @@ pub(crate) struct ConnectionParts {
     pub(crate) registry: Arc<SettingsRegistry>,
     pub(crate) observer: Weak<dyn SettingsObserver>,
     pub(crate) outbound: mpsc::Sender<Outbound>,
+    pub(crate) gate: WriteGate,
     pub(crate) max_in_flight: usize,
 }
 
@@ -95,6 +97,7 @@ pub(crate) struct ConnectionShared {
     registry: Arc<SettingsRegistry>,
     observer: Weak<dyn SettingsObserver>,
     outbound: mpsc::Sender<Outbound>,
+    gate: WriteGate,
     lost_pings: AtomicU32,
     /// Raised to drop the connection at once.
     terminate: Signal,
@@ -116,6 +119,7 @@ impl Connection {
                 registry: parts.registry,
                 observer: parts.observer,
                 outbound: parts.outbound,
+                gate: parts.gate,
                 lost_pings: AtomicU32::new(0),
                 terminate: Signal::default(),
                 urgent_close: Signal::default(),
@@ -173,6 +177,21 @@ impl Connection {
         let index = self.shared.registry.index_of_plugin(plugin)?;
         let slot = self.store().slot(index, &self.shared.registry);
         slot.field(setting)
+    }
+
+    /// Reads this connection's settings store under its lock, with the registry its slot
+    /// indexes refer to: for reading several settings of many connections at the cost of one lock
+    /// each. `read` must not call back into this connection.
+    pub(crate) fn read_store<R>(
+        &self,
+        read: impl FnOnce(&SettingsStore, &SettingsRegistry) -> R,
+    ) -> R {
+        read(&self.store(), &self.shared.registry)
+    }
+
+    /// The settings table this connection's slot indexes refer to (one per server).
+    pub(crate) fn registry(&self) -> &SettingsRegistry {
+        &self.shared.registry
     }
 
     /// All settings of one plugin as a JSON object.
@@ -258,9 +277,21 @@ impl Connection {
     /// with 1008 (policy violation), ahead of what is queued, and dropped if even that cannot be
     /// written within the close handshake timeout.
     pub fn notify(&self, push: Push) -> Result<(), PushError> {
+        self.send_push(push.frame())
+    }
+
+    /// Sends a push's frame: into the socket at once when the connection is idle, else queued.
+    pub(crate) fn send_push(&self, frame: &Bytes) -> Result<(), PushError> {
+        if self
+            .shared
+            .gate
+            .try_write_text(frame, &self.shared.outbound)
+        {
+            return Ok(());
+        }
         self.shared
             .outbound
-            .try_send(Outbound::Text(push.into_frame()))
+            .try_send(Outbound::Text(frame.clone()))
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => {
                     tracing::debug!(connection = %self.id(), "closing a connection that stopped reading");
@@ -367,6 +398,10 @@ impl Connection {
 
     pub(crate) fn outbound(&self) -> &mpsc::Sender<Outbound> {
         &self.shared.outbound
+    }
+
+    pub(crate) fn gate(&self) -> &WriteGate {
+        &self.shared.gate
     }
 
     /// Counts one more ping sent without an answer; returns how many are outstanding now.

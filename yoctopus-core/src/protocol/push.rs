@@ -39,6 +39,11 @@ impl Push {
     pub(crate) fn into_frame(self) -> bytes::Bytes {
         self.frame
     }
+
+    /// The payload, for sending without giving the push up.
+    pub(crate) fn frame(&self) -> &bytes::Bytes {
+        &self.frame
+    }
 }
 
 /// The payload of a push a plugin declares: `#[push("joined")]` on a struct or enum in a

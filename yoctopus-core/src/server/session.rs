@@ -27,14 +27,19 @@ use crate::extract::RequestData;
 use crate::fault::{panic_message, ErrorEvent};
 use crate::plugin::{BoxFuture, MethodDef};
 use crate::protocol::{Outcome, Push, ReplyHead};
-use crate::transport::{Batch, Incoming, Message, MessageReader, Outbound, ReadEnd};
+use crate::transport::{Batch, Incoming, Message, MessageReader, Outbound, ReadEnd, WriteGate};
 
 /// The close code for a connection that ended without a close frame (RFC 6455: 1006, never sent).
 const ABNORMAL_CLOSURE: u16 = 1006;
 
 /// Serves one upgraded connection until it closes.
-pub(crate) async fn serve<S>(socket: S, network: Arc<Network>, admitted: Box<Admitted>)
-where
+pub(crate) async fn serve<S>(
+    socket: S,
+    gate: WriteGate,
+    read_ahead: Bytes,
+    network: Arc<Network>,
+    admitted: Box<Admitted>,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (queue, queued) = mpsc::channel(network.config().outbound_queue);
@@ -44,12 +49,15 @@ where
         let app = network.app();
         // Opening and closing are boxed: their listeners' state would otherwise sit in every
         // connection's task for its whole life.
-        let connection = Box::pin(app.open(id, *admitted, queue, network.config().max_in_flight))
-            .await;
+        let max_in_flight = network.config().max_in_flight;
+        let connection = Box::pin(app.open(id, *admitted, queue, gate, max_in_flight)).await;
         tracing::info!("connection opened");
+        let mut reader = MessageReader::new(network.config().max_message_size);
+        reader.seed(&read_ahead);
+        drop(read_ahead);
         let mut session = Session {
             socket,
-            reader: MessageReader::new(network.config().max_message_size),
+            reader,
             queued,
             batch: Batch::default(),
             waiting: None,
@@ -64,6 +72,8 @@ where
             () = session.run() => {}
             () = connection.terminated() => tracing::debug!("connection dropped without a close handshake"),
         }
+        // Nothing is written after the loop has ended, by anyone.
+        connection.gate().shut();
         let code = session.close_code.unwrap_or(ABNORMAL_CLOSURE);
         Box::pin(app.close(&connection, code)).await;
         tracing::info!(code, "connection closed");
@@ -112,6 +122,8 @@ struct Session<'a, S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
     async fn run(&mut self) {
         loop {
+            // The loop holds the connection's write gate here: from its start, and from every
+            // wake-up on, until it has written everything and waits again.
             self.take_queued();
             if !self.batch.is_empty() {
                 let closing = self.batch.is_closing();
@@ -125,17 +137,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                 }
                 continue;
             }
+            // Nothing to write: until something wakes the loop, a push may be written by its sender.
+            self.connection.gate().idle();
             let reading = self.waiting.is_none() && self.in_order.is_none();
             tokio::select! {
                 biased;
                 code = self.connection.urgent_close() => {
+                    self.wake();
                     self.push(Outbound::Close { code, reason: "".into() });
                 }
-                outbound = self.queued.recv() => match outbound {
-                    Some(outbound) => self.push(outbound),
-                    None => return,
-                },
+                outbound = self.queued.recv() => {
+                    self.wake();
+                    match outbound {
+                        Some(outbound) => self.push(outbound),
+                        None => return,
+                    }
+                }
                 () = self.connection.place_free(), if self.waiting.is_some() => {
+                    self.wake();
                     // Taken at once, so the place found free is still free.
                     if let Some(guard) = self.try_start_request() {
                         if let Some(waiting) = self.waiting.take() {
@@ -147,16 +166,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
                     }
                 }
                 () = finish_in_order(&mut self.in_order), if self.in_order.is_some() => {
+                    self.wake();
                     if !self.handle_buffered() {
                         return;
                     }
                 }
                 incoming = self.reader.next(&mut self.socket), if reading => {
+                    self.wake();
                     if !self.handle(incoming) || !self.handle_buffered() {
                         return;
                     }
                 }
             }
+        }
+    }
+
+    /// Takes the write gate back after waiting; what a push left half-written on the socket is
+    /// the first thing the batch takes.
+    fn wake(&mut self) {
+        if let Some(remainder) = self.connection.gate().busy() {
+            self.batch.push_remainder(&remainder);
         }
     }
 

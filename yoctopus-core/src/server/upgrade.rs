@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONNECTION, ORIGIN, UPGRADE};
+use hyper::upgrade::Upgraded;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -21,8 +22,10 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::{session, Network};
+use crate::app::Admitted;
 use crate::connection::UpgradeRequest;
 use crate::fault::ErrorEvent;
+use crate::transport::{SharedTcp, WriteGate};
 
 /// Serves one accepted TCP connection: TLS first when configured, then HTTP until it upgrades.
 pub(crate) async fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, network: Arc<Network>) {
@@ -149,12 +152,29 @@ async fn answer(
     let admitted = Box::new(admitted);
     tokio::spawn(async move {
         match upgraded.await {
-            Ok(socket) => session::serve(socket.into_inner(), network, admitted).await,
+            Ok(socket) => serve_upgraded(socket.into_inner().into_inner(), network, admitted).await,
             Err(error) => tracing::debug!(%error, peer = %remote_addr, "upgrade failed"),
         }
         drop(slot);
     });
     response.map(|_| Full::default())
+}
+
+/// Serves an upgraded connection. A plain TCP socket is taken back out of hyper's upgrade (with
+/// the bytes hyper read past the request), so that pushes can be written into it by their senders
+/// while the connection's loop is idle; a TLS connection stays behind the upgrade and its loop.
+async fn serve_upgraded(upgraded: Upgraded, network: Arc<Network>, admitted: Box<Admitted>) {
+    match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => {
+            let socket = SharedTcp::new(parts.io.into_inner());
+            let gate = WriteGate::new(socket.downgrade());
+            session::serve(socket, gate, parts.read_buf, network, admitted).await;
+        }
+        Err(upgraded) => {
+            let socket = TokioIo::new(upgraded);
+            session::serve(socket, WriteGate::closed(), Bytes::new(), network, admitted).await;
+        }
+    }
 }
 
 /// What a connection keeps of its upgrade request.

@@ -156,6 +156,11 @@ impl FrameReader {
         }
     }
 
+    /// Adds bytes read from the socket before this reader took it over.
+    pub(crate) fn seed(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+    }
+
     /// The next frame already buffered, if a whole one is.
     pub(crate) fn buffered(&mut self) -> Result<Option<Frame>, FrameError> {
         parse(&mut self.buffer, self.max_payload)

@@ -52,6 +52,12 @@ impl MessageReader {
         }
     }
 
+    /// Adds bytes read from the socket before this reader took it over (what the HTTP server read
+    /// past the upgrade request); they are read first.
+    pub(crate) fn seed(&mut self, bytes: &[u8]) {
+        self.frames.seed(bytes);
+    }
+
     /// The next message or control frame among the bytes already read; `None` when more bytes
     /// are needed.
     pub(crate) fn buffered(&mut self) -> Option<Incoming> {

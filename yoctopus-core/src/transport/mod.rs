@@ -5,16 +5,23 @@
 //! masked, close frames checked, UTF-8 checked across fragments, message size checked before the
 //! payload is buffered), because a reader that only consumes whole frames from its own buffer is
 //! safe to cancel, and because frames written together into one [`Batch`] leave in one system
-//! call. Only the connection's own loop writes to the socket; other tasks queue an [`Outbound`],
-//! so frames stay whole and in order whichever task produced them.
+//! call. The connection's own loop writes to the socket; other tasks queue an [`Outbound`], so
+//! frames stay whole and in order whichever task produced them. The one exception is a push to a
+//! connection whose loop is idle with nothing queued, which its sender may write into a plain TCP
+//! socket itself, through the connection's [`WriteGate`].
 
 pub(crate) mod frame;
+mod gate;
 mod message;
+mod shared_tcp;
 mod writer;
 
+pub(crate) use gate::WriteGate;
 pub use message::Message;
 pub(crate) use message::{Incoming, MessageReader};
+pub(crate) use shared_tcp::SharedTcp;
 pub(crate) use writer::Batch;
+use writer::{frame_header, TEXT};
 
 use bytes::Bytes;
 
@@ -45,6 +52,8 @@ pub(crate) enum Outbound {
     Pong(Bytes),
     /// A liveness ping.
     Ping,
+    /// Nothing to write: wakes the loop to write what a push left half-written (see [`WriteGate`]).
+    Nudge,
     /// A close frame; nothing is written after it.
     Close {
         code: u16,

@@ -11,7 +11,7 @@ use super::Outbound;
 /// A batch stops taking frames at this size; larger frames go out on their own.
 const BATCH_BYTES: usize = 64 * 1024;
 
-const TEXT: u8 = 0x1;
+pub(crate) const TEXT: u8 = 0x1;
 const BINARY: u8 = 0x2;
 const CLOSE: u8 = 0x8;
 const PING: u8 = 0x9;
@@ -32,6 +32,7 @@ impl Batch {
             Outbound::Binary(bytes) => self.push_frame(BINARY, &[&bytes]),
             Outbound::Pong(payload) => self.push_frame(PONG, &[&payload]),
             Outbound::Ping => self.push_frame(PING, &[]),
+            Outbound::Nudge => {}
             Outbound::Close { code, reason } => {
                 self.push_frame(CLOSE, &[&code.to_be_bytes(), reason.as_bytes()]);
                 self.closing = true;
@@ -55,20 +56,22 @@ impl Batch {
             return;
         }
         let length: usize = payload.iter().map(|part| part.len()).sum();
-        self.bytes.reserve(10 + length);
-        self.bytes.push(0x80 | opcode);
-        if let Ok(short @ 0..=125) = u8::try_from(length) {
-            self.bytes.push(short);
-        } else if let Ok(medium) = u16::try_from(length) {
-            self.bytes.push(126);
-            self.bytes.extend_from_slice(&medium.to_be_bytes());
-        } else {
-            self.bytes.push(127);
-            self.bytes.extend_from_slice(&(length as u64).to_be_bytes());
-        }
+        let header = frame_header(opcode, length);
+        self.bytes.reserve(header.len() + length);
+        self.bytes.extend_from_slice(&header);
         for part in payload {
             self.bytes.extend_from_slice(part);
         }
+    }
+
+    /// Adds bytes that continue a frame already begun on the socket (a push written there in
+    /// part); they go before any whole frame.
+    pub(crate) fn push_remainder(&mut self, remainder: &[u8]) {
+        debug_assert!(
+            self.bytes.is_empty(),
+            "a remainder is the first thing a batch takes"
+        );
+        self.bytes.extend_from_slice(remainder);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -97,6 +100,39 @@ impl Batch {
             self.bytes.shrink_to(BATCH_BYTES);
         }
         Ok(())
+    }
+}
+
+/// The header of a final, unmasked frame of `length` payload bytes (RFC 6455 section 5.2).
+pub(crate) fn frame_header(opcode: u8, length: usize) -> FrameHeader {
+    let mut bytes = [0; 10];
+    bytes[0] = 0x80 | opcode;
+    let len = if let Ok(short @ 0..=125) = u8::try_from(length) {
+        bytes[1] = short;
+        2
+    } else if let Ok(medium) = u16::try_from(length) {
+        bytes[1] = 126;
+        bytes[2..4].copy_from_slice(&medium.to_be_bytes());
+        4
+    } else {
+        bytes[1] = 127;
+        bytes[2..10].copy_from_slice(&(length as u64).to_be_bytes());
+        10
+    };
+    FrameHeader { bytes, len }
+}
+
+/// A frame header: 2, 4 or 10 bytes.
+pub(crate) struct FrameHeader {
+    bytes: [u8; 10],
+    len: usize,
+}
+
+impl std::ops::Deref for FrameHeader {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 
