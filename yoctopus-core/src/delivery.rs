@@ -12,8 +12,8 @@
 //! - **A connection that has gone.** Delivery to a connection that is not open fails with
 //!   [`DeliveryError::UnknownConnection`] and leaves nothing behind: no queued frame, no retry.
 //!   A connection that closes after a push was queued may close before the push is written.
-//! - **What a caller learns.** `Ok` means queued on the connection's bounded outbound queue, not
-//!   read by the client. A full queue means the client stopped reading: the connection is closed
+//! - **What a caller learns.** `Ok` means queued on the connection's bounded outbound queue (or,
+//!   for a connection with nothing queued, already handed to its socket), not read by the client. A full queue means the client stopped reading: the connection is closed
 //!   with 1008 and the caller gets [`DeliveryError::QueueFull`]. A multicast answers how many
 //!   connections it was queued for. A survey answers what every node said and whether every
 //!   node answered ([`Listing::complete`]).

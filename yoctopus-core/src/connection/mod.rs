@@ -273,6 +273,11 @@ impl Connection {
 
     /// Sends `push` to this connection without waiting.
     ///
+    /// When the connection has nothing queued and nothing to write, the push is written into its
+    /// socket right here (one non-blocking system call; plain TCP only), and its task is not woken;
+    /// otherwise it is queued behind what is there. Either way it arrives after every frame queued
+    /// or written before it.
+    ///
     /// A full outbound queue means the client has stopped reading: the connection is then closed
     /// with 1008 (policy violation), ahead of what is queued, and dropped if even that cannot be
     /// written within the close handshake timeout.

@@ -1,8 +1,10 @@
 //! The life of one connection on the network side: read messages, run handlers, write replies, close properly.
 //!
-//! One loop owns the socket: it writes everything that is ready in one batch, then waits for the
-//! next thing to do (bytes from the client, a queued push or reply, a free request place). An idle
-//! connection is one task and a small buffer; the socket is never split or locked.
+//! One loop owns the socket: it reads it, writes everything that is ready in one batch, then waits
+//! for the next thing to do (bytes from the client, a queued push or reply, a free request place).
+//! An idle connection is one task and a small buffer. While the loop waits with nothing to write,
+//! and only then, a push may be written into a plain TCP socket by its sender instead of being
+//! queued (the connection's `WriteGate`): the loop takes the gate back on every wake-up.
 //!
 //! A handler runs in this loop until it has to wait; its reply joins the batch at once, so a burst
 //! of pipelined requests is answered with one write. A handler that has to wait moves to a task of
@@ -10,12 +12,13 @@
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
@@ -27,16 +30,21 @@ use crate::extract::RequestData;
 use crate::fault::{panic_message, ErrorEvent};
 use crate::plugin::{BoxFuture, MethodDef};
 use crate::protocol::{Outcome, Push, ReplyHead};
-use crate::transport::{Batch, Incoming, Message, MessageReader, Outbound, ReadEnd, WriteGate};
+use crate::transport::{
+    Batch, Incoming, Message, MessageReader, Outbound, ReadAhead, ReadEnd, WriteGate,
+};
 
 /// The close code for a connection that ended without a close frame (RFC 6455: 1006, never sent).
 const ABNORMAL_CLOSURE: u16 = 1006;
 
 /// Serves one upgraded connection until it closes.
+///
+/// `senders` is the socket as pushes' senders may write it (`None`: only this loop writes), and
+/// `read_ahead` what was read from it before.
 pub(crate) async fn serve<S>(
     socket: S,
-    gate: WriteGate,
-    read_ahead: Bytes,
+    senders: Option<Weak<TcpStream>>,
+    read_ahead: ReadAhead,
     network: Arc<Network>,
     admitted: Box<Admitted>,
 ) where
@@ -50,11 +58,11 @@ pub(crate) async fn serve<S>(
         // Opening and closing are boxed: their listeners' state would otherwise sit in every
         // connection's task for its whole life.
         let max_in_flight = network.config().max_in_flight;
+        let gate = WriteGate::new(senders);
         let connection = Box::pin(app.open(id, *admitted, queue, gate, max_in_flight)).await;
         tracing::info!("connection opened");
         let mut reader = MessageReader::new(network.config().max_message_size);
-        reader.seed(&read_ahead);
-        drop(read_ahead);
+        read_ahead.seed(&mut reader);
         let mut session = Session {
             socket,
             reader,

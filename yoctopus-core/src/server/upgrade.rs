@@ -7,10 +7,12 @@
 //! check (the status it chooses, usually 401 or 403).
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONNECTION, ORIGIN, UPGRADE};
@@ -25,7 +27,7 @@ use super::{session, Network};
 use crate::app::Admitted;
 use crate::connection::UpgradeRequest;
 use crate::fault::ErrorEvent;
-use crate::transport::{SharedTcp, WriteGate};
+use crate::transport::{ReadAhead, SharedTcp};
 
 /// Serves one accepted TCP connection: TLS first when configured, then HTTP until it upgrades.
 pub(crate) async fn serve_tcp(stream: TcpStream, remote_addr: SocketAddr, network: Arc<Network>) {
@@ -163,16 +165,33 @@ async fn answer(
 /// Serves an upgraded connection. A plain TCP socket is taken back out of hyper's upgrade (with
 /// the bytes hyper read past the request), so that pushes can be written into it by their senders
 /// while the connection's loop is idle; a TLS connection stays behind the upgrade and its loop.
-async fn serve_upgraded(upgraded: Upgraded, network: Arc<Network>, admitted: Box<Admitted>) {
+///
+/// Not an `async fn`: its two branches would each keep room for their session in the future
+/// (rustc does not overlap them), and every idle connection would pay for both. `Either` holds
+/// one.
+fn serve_upgraded(
+    upgraded: Upgraded,
+    network: Arc<Network>,
+    admitted: Box<Admitted>,
+) -> impl Future<Output = ()> {
     match upgraded.downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => {
             let socket = SharedTcp::new(parts.io.into_inner());
-            let gate = WriteGate::new(socket.downgrade());
-            session::serve(socket, gate, parts.read_buf, network, admitted).await;
+            let senders = Some(socket.downgrade());
+            let read_ahead = ReadAhead::of(parts.read_buf);
+            Either::Left(session::serve(
+                socket, senders, read_ahead, network, admitted,
+            ))
         }
         Err(upgraded) => {
             let socket = TokioIo::new(upgraded);
-            session::serve(socket, WriteGate::closed(), Bytes::new(), network, admitted).await;
+            Either::Right(session::serve(
+                socket,
+                None,
+                ReadAhead::default(),
+                network,
+                admitted,
+            ))
         }
     }
 }

@@ -20,7 +20,7 @@
 
 use std::io::IoSlice;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Mutex, Weak};
+use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
 use tokio::net::TcpStream;
@@ -45,26 +45,19 @@ pub(crate) struct WriteGate {
     /// The socket senders may write to; `None` where only the loop may (TLS). Weak, so that a
     /// connection handle kept after the connection closed does not keep its socket open.
     socket: Option<Weak<TcpStream>>,
-    remainder: Mutex<Option<Bytes>>,
+    /// Set only while `REMAINDER` is; one pointer, since every idle connection holds a gate.
+    remainder: arc_swap::ArcSwapOption<Bytes>,
 }
 
 impl WriteGate {
-    /// A gate that senders may pass when `socket` is idle; it starts busy (the loop owns a new
-    /// connection until it first waits).
-    pub(crate) fn new(socket: Weak<TcpStream>) -> Self {
-        Self::with_socket(Some(socket))
-    }
-
-    /// A gate that never opens to senders: everything goes through the loop.
-    pub(crate) fn closed() -> Self {
-        Self::with_socket(None)
-    }
-
-    fn with_socket(socket: Option<Weak<TcpStream>>) -> Self {
+    /// A gate that senders may pass while `socket` is idle, or, without a socket, one that never
+    /// opens to them (everything goes through the loop). It starts busy: the loop owns a new
+    /// connection until it first waits.
+    pub(crate) fn new(socket: Option<Weak<TcpStream>>) -> Self {
         Self {
             state: AtomicU8::new(BUSY),
             socket,
-            remainder: Mutex::new(None),
+            remainder: arc_swap::ArcSwapOption::empty(),
         }
     }
 
@@ -100,7 +93,7 @@ impl WriteGate {
             } else {
                 remainder.extend_from_slice(&payload[written - header.len()..]);
             }
-            *self.lock_remainder() = Some(Bytes::from(remainder));
+            self.remainder.store(Some(Arc::new(Bytes::from(remainder))));
             self.state.fetch_or(REMAINDER, Ordering::Release);
             self.state.fetch_and(!WRITING, Ordering::Release);
             // Wakes the loop if it waits; if the queue is full or closed, the loop is awake or gone.
@@ -131,9 +124,9 @@ impl WriteGate {
         if state & REMAINDER == 0 {
             return None;
         }
-        let remainder = self.lock_remainder().take();
+        let remainder = self.remainder.swap(None);
         self.state.fetch_and(!REMAINDER, Ordering::Release);
-        remainder
+        remainder.map(|remainder| Bytes::clone(&remainder))
     }
 
     /// The loop has ended: from now on nobody writes to the socket.
@@ -146,13 +139,6 @@ impl WriteGate {
         if self.socket.is_some() {
             self.state.fetch_and(!BUSY, Ordering::Release);
         }
-    }
-
-    fn lock_remainder(&self) -> std::sync::MutexGuard<'_, Option<Bytes>> {
-        // Only ever holds a whole `Option`, so a poisoned lock still guards consistent data.
-        self.remainder
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -186,7 +172,7 @@ mod tests {
     async fn an_idle_connection_is_written_at_once_and_a_busy_one_is_not() {
         let (server, mut client) = socket_pair().await;
         let (queue, _queued) = mpsc::channel(4);
-        let gate = WriteGate::new(Arc::downgrade(&server));
+        let gate = WriteGate::new(Some(Arc::downgrade(&server)));
         assert!(
             !gate.try_write_text(b"early", &queue),
             "a new connection's loop holds the gate"
@@ -204,7 +190,7 @@ mod tests {
     async fn a_queued_frame_is_never_overtaken() {
         let (server, _client) = socket_pair().await;
         let (queue, _queued) = mpsc::channel(4);
-        let gate = WriteGate::new(Arc::downgrade(&server));
+        let gate = WriteGate::new(Some(Arc::downgrade(&server)));
         gate.idle();
         queue.try_send(Outbound::Ping).unwrap();
         assert!(!gate.try_write_text(b"hi", &queue));
@@ -214,11 +200,11 @@ mod tests {
     async fn a_closed_socket_and_a_tls_gate_are_never_written() {
         let (server, _client) = socket_pair().await;
         let (queue, _queued) = mpsc::channel(4);
-        let gate = WriteGate::new(Arc::downgrade(&server));
+        let gate = WriteGate::new(Some(Arc::downgrade(&server)));
         gate.idle();
         drop(server);
         assert!(!gate.try_write_text(b"hi", &queue));
-        let tls = WriteGate::closed();
+        let tls = WriteGate::new(None);
         tls.idle();
         assert!(!tls.try_write_text(b"hi", &queue));
     }
@@ -227,7 +213,7 @@ mod tests {
     async fn a_push_the_socket_takes_in_part_leaves_its_remainder_for_the_loop() {
         let (server, mut client) = socket_pair().await;
         let (queue, mut queued) = mpsc::channel(4);
-        let gate = WriteGate::new(Arc::downgrade(&server));
+        let gate = WriteGate::new(Some(Arc::downgrade(&server)));
         gate.idle();
         // Bigger than any loopback socket buffer: the kernel takes part of it.
         let payload: Vec<u8> = (0..64 * 1024 * 1024).map(|index| index as u8).collect();

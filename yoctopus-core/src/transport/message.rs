@@ -36,6 +36,25 @@ struct Partial {
     checked: usize,
 }
 
+/// What the HTTP server read past the upgrade request (frames a client sent at once), to be read
+/// before the socket. Usually nothing, and it waits in every connection's task until the reader
+/// takes it, so it is one pointer, allocated only when there is something.
+#[derive(Debug, Default)]
+pub(crate) struct ReadAhead(Option<Box<[u8]>>);
+
+impl ReadAhead {
+    pub(crate) fn of(bytes: Bytes) -> Self {
+        Self((!bytes.is_empty()).then(|| bytes.as_ref().into()))
+    }
+
+    /// Hands the bytes to `reader`, which reads them first.
+    pub(crate) fn seed(self, reader: &mut MessageReader) {
+        if let Some(bytes) = self.0 {
+            reader.frames.seed(&bytes);
+        }
+    }
+}
+
 /// Reads frames and assembles messages.
 pub(crate) struct MessageReader {
     frames: FrameReader,
@@ -50,12 +69,6 @@ impl MessageReader {
             max_message_size,
             partial: None,
         }
-    }
-
-    /// Adds bytes read from the socket before this reader took it over (what the HTTP server read
-    /// past the upgrade request); they are read first.
-    pub(crate) fn seed(&mut self, bytes: &[u8]) {
-        self.frames.seed(bytes);
     }
 
     /// The next message or control frame among the bytes already read; `None` when more bytes

@@ -18,7 +18,7 @@ mod writer;
 
 pub(crate) use gate::WriteGate;
 pub use message::Message;
-pub(crate) use message::{Incoming, MessageReader};
+pub(crate) use message::{Incoming, MessageReader, ReadAhead};
 pub(crate) use shared_tcp::SharedTcp;
 pub(crate) use writer::Batch;
 use writer::{frame_header, TEXT};
