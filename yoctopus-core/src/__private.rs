@@ -57,10 +57,30 @@ pub fn handler_error(error: &dyn std::fmt::Display) -> Outcome {
     Outcome::error(error.to_string())
 }
 
-/// A setting as JSON, for `get(plugin, setting)`. Settings types are plain data; one that cannot
-/// be represented in JSON (a map with non-string keys) reads as `null`.
-pub fn setting_to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+/// A setting as generated code reads it: as JSON, for `get(plugin, setting)`, and compared with a
+/// filter's value. One bounded entry point, so a setting type that is not `Serialize` is one error.
+pub fn setting<T: serde::Serialize>(value: &T) -> &dyn SettingRead {
+    value
+}
+
+/// What generated code does with a setting; see [`setting`].
+pub trait SettingRead {
+    /// The setting as JSON. Settings types are plain data; one that cannot be represented in
+    /// JSON (a map with non-string keys) reads as `null`.
+    fn to_json(&self) -> serde_json::Value;
+    /// Whether it holds a filter's value: scalars are compared as they serialize, without
+    /// building their JSON.
+    fn matches(&self, wanted: &serde_json::Value) -> bool;
+}
+
+impl<T: serde::Serialize> SettingRead for T {
+    fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn matches(&self, wanted: &serde_json::Value) -> bool {
+        crate::filter::serialized_contains(self, wanted)
+    }
 }
 
 /// How a field's format describes itself: `RequestFormat::describe` of its type.

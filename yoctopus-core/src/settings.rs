@@ -33,6 +33,14 @@ pub trait PluginSettings: Default + Clone + Send + Sync + 'static {
     /// One setting as JSON, by its wire name; `None` for a name the plugin does not declare.
     fn field(&self, name: &str) -> Option<Value>;
 
+    /// Whether setting `name` holds `wanted`, as a settings filter asks (objects as subsets,
+    /// everything else by equality); `None` for a name the plugin does not declare. Generated
+    /// code compares scalars without rendering them as JSON.
+    fn field_matches(&self, name: &str, wanted: &Value) -> Option<bool> {
+        self.field(name)
+            .map(|actual| crate::filter::contains(&actual, wanted))
+    }
+
     /// The wire name of the field whose Rust name is `rust_name` (`user_id` → `userId` under
     /// `rename_all = "camelCase"`); a name the struct does not have comes back as it is.
     fn wire_name(rust_name: &'static str) -> &'static str {
@@ -57,6 +65,8 @@ pub trait PluginSettings: Default + Clone + Send + Sync + 'static {
 pub(crate) trait AnySettings: Any + Send + Sync {
     /// One setting as JSON, by its wire name.
     fn field(&self, name: &str) -> Option<Value>;
+    /// Whether one setting holds a filter's value.
+    fn field_matches(&self, name: &str, wanted: &Value) -> Option<bool>;
     /// All settings as a JSON object.
     fn to_json(&self) -> Value;
     /// The settings as `Any`, to be read as their concrete type.
@@ -68,6 +78,10 @@ pub(crate) trait AnySettings: Any + Send + Sync {
 impl<T: PluginSettings> AnySettings for T {
     fn field(&self, name: &str) -> Option<Value> {
         PluginSettings::field(self, name)
+    }
+
+    fn field_matches(&self, name: &str, wanted: &Value) -> Option<bool> {
+        PluginSettings::field_matches(self, name, wanted)
     }
 
     fn to_json(&self) -> Value {

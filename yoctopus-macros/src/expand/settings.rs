@@ -27,9 +27,16 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
     let reads = settings.fields.iter().map(|setting| {
         let (field, ty, name) = (&setting.ident, &setting.ty, &setting.wire_name);
         let to_json = quote_spanned! {ty.span()=>
-            ::yoctopus_core::__private::setting_to_json::<#ty>(&self.#field)
+            ::yoctopus_core::__private::setting::<#ty>(&self.#field).to_json()
         };
         quote! { #name => ::core::option::Option::Some(#to_json), }
+    });
+    let comparisons = settings.fields.iter().map(|setting| {
+        let (field, ty, name) = (&setting.ident, &setting.ty, &setting.wire_name);
+        let matches = quote_spanned! {ty.span()=>
+            ::yoctopus_core::__private::setting::<#ty>(&self.#field).matches(wanted)
+        };
+        quote! { #name => ::core::option::Option::Some(#matches), }
     });
     let impl_header = quote_spanned! {ident.span()=>
         impl ::yoctopus_core::__private::PluginSettings for #ident
@@ -50,6 +57,17 @@ pub(crate) fn render(plugin: &Plugin) -> TokenStream {
             fn field(&self, name: &::core::primitive::str) -> ::core::option::Option<::yoctopus_core::__private::serde_json::Value> {
                 match name {
                     #(#reads)*
+                    _ => ::core::option::Option::None,
+                }
+            }
+
+            fn field_matches(
+                &self,
+                name: &::core::primitive::str,
+                wanted: &::yoctopus_core::__private::serde_json::Value,
+            ) -> ::core::option::Option<::core::primitive::bool> {
+                match name {
+                    #(#comparisons)*
                     _ => ::core::option::Option::None,
                 }
             }

@@ -7,6 +7,8 @@
 //! The empty filter `{}` matches every connection. A connection is read one setting at a time, so
 //! a filter costs what it names, not the connection's whole store.
 
+mod matches;
+
 use serde_json::{Map, Value};
 
 use crate::connection::Connection;
@@ -116,16 +118,17 @@ impl ResolvedFilter<'_> {
         connection.read_store(|store, registry| {
             clauses.iter().all(|clause| {
                 store.read_slot(clause.index, registry, |slot| {
-                    slot.field(clause.setting)
-                        .is_some_and(|actual| contains(&actual, clause.wanted))
+                    slot.field_matches(clause.setting, clause.wanted) == Some(true)
                 })
             })
         })
     }
 }
 
+pub(crate) use matches::serialized_contains;
+
 /// Whether `actual` holds `wanted`: objects as subsets, everything else by equality.
-fn contains(actual: &Value, wanted: &Value) -> bool {
+pub(crate) fn contains(actual: &Value, wanted: &Value) -> bool {
     match (actual, wanted) {
         (Value::Object(actual), Value::Object(wanted)) => wanted.iter().all(|(key, wanted)| {
             actual
