@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Weak};
 use std::task::{ready, Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::TcpStream;
 
 /// The loop's side of a socket that senders may write too.
@@ -37,12 +37,30 @@ impl AsyncRead for SharedTcp {
     ) -> Poll<io::Result<()>> {
         loop {
             ready!(self.0.poll_read_ready(context))?;
-            // Reads into the buffer's uninitialised room (no zeroing first); a spurious wake-up
-            // is `WouldBlock`, which clears the readiness, and the loop waits again.
-            match self.0.try_read_buf(buffer) {
-                Ok(_) => return Poll::Ready(Ok(())),
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(error) => return Poll::Ready(Err(error)),
+            let room = buffer.remaining();
+            let mut read = None;
+            // Reads into the buffer's uninitialised room (no zeroing first). A read that leaves
+            // room has drained the socket, so its readiness is cleared at once, as tokio's own
+            // sockets do: otherwise the next read would be a system call that finds nothing.
+            // `try_io` clears it when the closure answers `WouldBlock` (the bytes are kept, and a
+            // wake-up that came in meanwhile is not lost), and so does a read that finds nothing.
+            let outcome = self.0.try_io(Interest::READABLE, || {
+                let bytes = self.0.try_read_buf(buffer)?;
+                read = Some(bytes);
+                if bytes > 0 && bytes < room {
+                    Err(io::ErrorKind::WouldBlock.into())
+                } else {
+                    Ok(())
+                }
+            });
+            if read.is_some() {
+                return Poll::Ready(Ok(()));
+            }
+            match outcome {
+                Err(error) if error.kind() != io::ErrorKind::WouldBlock => {
+                    return Poll::Ready(Err(error))
+                }
+                _ => {}
             }
         }
     }
