@@ -79,7 +79,7 @@ impl<T: serde::Serialize> SettingRead for T {
     }
 
     fn matches(&self, wanted: &serde_json::Value) -> bool {
-        crate::filter::serialized_contains(self, wanted)
+        crate::json_match::serialized_contains(self, wanted)
     }
 }
 

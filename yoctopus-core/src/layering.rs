@@ -23,6 +23,7 @@
 //! logs          log subscription: a `tracing` layer and its subscribers
 //! connection    one connection's own parts: id, settings store, queue, signals, upgrade request
 //! settings      plugins' settings types, the registry of slots, a connection's store
+//! json_match    whether one JSON value holds another (and a value not yet JSON)
 //! error         public error types
 //! validate      request formats
 //! protocol      the wire types
@@ -37,6 +38,7 @@ const BOTTOM_UP: &[&str] = &[
     "protocol",
     "validate",
     "error",
+    "json_match",
     "settings",
     "connection",
     "logs",

@@ -75,6 +75,7 @@ mod error;
 mod extract;
 mod fault;
 mod filter;
+mod json_match;
 #[cfg(test)]
 mod layering;
 mod lifecycle;

@@ -38,7 +38,7 @@ pub trait PluginSettings: Default + Clone + Send + Sync + 'static {
     /// code compares scalars without rendering them as JSON.
     fn field_matches(&self, name: &str, wanted: &Value) -> Option<bool> {
         self.field(name)
-            .map(|actual| crate::filter::contains(&actual, wanted))
+            .map(|actual| crate::json_match::contains(&actual, wanted))
     }
 
     /// The wire name of the field whose Rust name is `rust_name` (`user_id` → `userId` under

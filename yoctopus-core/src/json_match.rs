@@ -1,4 +1,6 @@
-//! Whether a setting holds the value a filter wants, without building the setting's JSON.
+//! Whether one JSON value holds another, as settings filters ask: objects as subsets, everything
+//! else by equality. And the same question of a value that is not JSON yet, answered without
+//! building its JSON where it is a scalar.
 //!
 //! A multicast tests its filter against every connection, and the settings filters name are
 //! nearly always scalars: a label, a user id, a flag. Rendering each as a `serde_json::Value` to
@@ -9,7 +11,17 @@
 use serde::ser::{self, Impossible, Serialize};
 use serde_json::Value;
 
-use super::contains;
+/// Whether `actual` holds `wanted`: objects as subsets, everything else by equality.
+pub(crate) fn contains(actual: &Value, wanted: &Value) -> bool {
+    match (actual, wanted) {
+        (Value::Object(actual), Value::Object(wanted)) => wanted.iter().all(|(key, wanted)| {
+            actual
+                .get(key)
+                .is_some_and(|actual| contains(actual, wanted))
+        }),
+        _ => actual == wanted,
+    }
+}
 
 /// Whether `actual`, rendered as JSON, holds `wanted`: objects as subsets, everything else by
 /// equality (the same answer as rendering it and calling [`contains`]).
@@ -234,8 +246,7 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::{json, Value};
 
-    use super::serialized_contains;
-    use crate::filter::contains;
+    use super::{contains, serialized_contains};
 
     /// The answer of rendering `actual` and comparing, which the serializer must always give.
     fn rendered<T: serde::Serialize>(actual: &T, wanted: &Value) -> bool {

@@ -7,8 +7,6 @@
 //! The empty filter `{}` matches every connection. A connection is read one setting at a time, so
 //! a filter costs what it names, not the connection's whole store.
 
-mod matches;
-
 use serde_json::{Map, Value};
 
 use crate::connection::Connection;
@@ -125,20 +123,6 @@ impl ResolvedFilter<'_> {
     }
 }
 
-pub(crate) use matches::serialized_contains;
-
-/// Whether `actual` holds `wanted`: objects as subsets, everything else by equality.
-pub(crate) fn contains(actual: &Value, wanted: &Value) -> bool {
-    match (actual, wanted) {
-        (Value::Object(actual), Value::Object(wanted)) => wanted.iter().all(|(key, wanted)| {
-            actual
-                .get(key)
-                .is_some_and(|actual| contains(actual, wanted))
-        }),
-        _ => actual == wanted,
-    }
-}
-
 impl TryFrom<Value> for SettingsFilter {
     type Error = FilterError;
 
@@ -165,7 +149,8 @@ impl From<SettingsFilter> for Value {
 mod tests {
     use serde_json::json;
 
-    use super::{contains, SettingsFilter};
+    use super::SettingsFilter;
+    use crate::json_match::contains;
 
     #[test]
     fn objects_match_as_subsets_and_the_rest_by_equality() {
