@@ -76,14 +76,14 @@ impl WriteGate {
         {
             return false;
         }
+        let header = frame_header(TEXT, payload.len());
         // A frame queued before the gate was taken goes first: the loop is about to write it.
         let written = match socket.upgrade() {
             Some(socket) if queue.capacity() == queue.max_capacity() => {
-                write_frame(&socket, payload)
+                write_frame(&socket, &header, payload)
             }
             _ => 0,
         };
-        let header = frame_header(TEXT, payload.len());
         let whole = header.len() + payload.len();
         if written > 0 && written < whole {
             let mut remainder = Vec::with_capacity(whole - written);
@@ -142,11 +142,10 @@ impl WriteGate {
     }
 }
 
-/// Writes a text frame of `payload` with one non-blocking system call; answers how many bytes of
+/// Writes a frame, its `header` and `payload`, with one non-blocking system call; answers how many bytes of
 /// it the socket took (0 when it would have had to wait, or failed: the loop meets the failure).
-fn write_frame(socket: &TcpStream, payload: &[u8]) -> usize {
-    let header = frame_header(TEXT, payload.len());
-    let parts = [IoSlice::new(&header), IoSlice::new(payload)];
+fn write_frame(socket: &TcpStream, header: &[u8], payload: &[u8]) -> usize {
+    let parts = [IoSlice::new(header), IoSlice::new(payload)];
     socket.try_write_vectored(&parts).unwrap_or(0)
 }
 
