@@ -12,6 +12,9 @@ mod api_documents;
 
 // The examples themselves, for their `plugins()`; their `main`s go unused here.
 #[allow(dead_code, unreachable_pub)]
+#[path = "change_tracker.rs"]
+mod change_tracker;
+#[allow(dead_code, unreachable_pub)]
 #[path = "chat.rs"]
 mod chat;
 #[allow(dead_code, unreachable_pub)]
@@ -33,6 +36,11 @@ fn examples() -> Vec<(&'static str, &'static str, Vec<Plugin>)> {
         ("chat", chat::TITLE, chat::plugins()),
         ("user_auth", user_auth::TITLE, user_auth::plugins()),
         ("token_auth", token_auth::TITLE, token_auth::plugins()),
+        (
+            "change_tracker",
+            change_tracker::TITLE,
+            change_tracker::documented_plugins(),
+        ),
     ]
 }
 
