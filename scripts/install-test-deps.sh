@@ -63,7 +63,7 @@ need() {
         apt_updated=true
     fi
     echo "install-test-deps: installing $package"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "$package"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$package"
     if ! found "$probe"; then
         echo "install-test-deps: $package is installed, but $probe still finds nothing" >&2
         exit 1

@@ -6,7 +6,7 @@
 //! any writer wakes it, through `NOTIFY`.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::{PgPool, SqlitePool};
 use tokio::sync::Notify;
@@ -153,10 +153,14 @@ impl Feed {
         }
     }
 
-    pub(crate) async fn wait(&mut self, poll: Duration) -> Result<(), TrackerError> {
+    pub(crate) async fn wait(
+        &mut self,
+        poll: Duration,
+        until: Instant,
+    ) -> Result<(), TrackerError> {
         match self {
-            Self::Sqlite(feed) => feed.wait(poll).await,
-            Self::Postgres(feed) => feed.wait(poll).await,
+            Self::Sqlite(feed) => feed.wait(poll, until).await,
+            Self::Postgres(feed) => feed.wait(poll, until).await,
         }
     }
 

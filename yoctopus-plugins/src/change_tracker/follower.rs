@@ -99,7 +99,9 @@ impl Follower {
 
     /// Reads and delivers until the feed fails (an error) or the tracker stops (`Ok`).
     async fn follow(&mut self, feed: &mut Feed) -> Result<(), TrackerError> {
-        let mut last_pruned: Option<Instant> = None;
+        // Prune (and record the position) at once, then every `prune_every`, busy or idle: the
+        // record is also this tracker's sign of life to the others.
+        let mut next_prune = Instant::now();
         loop {
             loop {
                 let batch = feed.read_after(self.position, BATCH).await?;
@@ -111,7 +113,7 @@ impl Follower {
                     break;
                 }
             }
-            if last_pruned.is_none_or(|at| at.elapsed() >= self.pace.prune_every) {
+            if Instant::now() >= next_prune {
                 let expired = feed
                     .prune(
                         &self.name,
@@ -128,11 +130,11 @@ impl Follower {
                     );
                 }
                 self.recorded = true;
-                last_pruned = Some(Instant::now());
+                next_prune = Instant::now() + self.pace.prune_every;
             }
             let mut stop = self.stop.clone();
             tokio::select! {
-                woken = feed.wait(self.pace.poll) => woken?,
+                woken = feed.wait(self.pace.poll, next_prune) => woken?,
                 () = stopped(&mut stop) => return Ok(()),
             }
         }

@@ -14,7 +14,7 @@
 //! what a lost notification or a half-open listener connection (sqlx issue 3062) would miss.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection, Row};
@@ -236,12 +236,18 @@ impl PgFeed {
             .collect())
     }
 
-    /// Returns on a notification or after `poll`, which also checks that the reader's
-    /// connection still answers; a lost listener is an error, so the follower reconnects both.
-    pub(crate) async fn wait(&mut self, poll: Duration) -> Result<(), TrackerError> {
+    /// Returns on a notification, or after `poll` (or at `until`, if sooner) once the
+    /// reader's connection has answered a ping; a lost listener is an error, so the follower
+    /// reconnects both.
+    pub(crate) async fn wait(
+        &mut self,
+        poll: Duration,
+        until: Instant,
+    ) -> Result<(), TrackerError> {
+        let sleep = poll.min(until.saturating_duration_since(Instant::now()));
         tokio::select! {
             () = self.wakes.notified() => {}
-            () = tokio::time::sleep(poll) => {
+            () = tokio::time::sleep(sleep) => {
                 timed(self.connection.ping()).await?;
             }
             reason = lost_reason(&mut self.lost) => {

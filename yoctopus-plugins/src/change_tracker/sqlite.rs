@@ -9,7 +9,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -189,16 +189,24 @@ impl SqliteFeed {
             .collect())
     }
 
-    /// Returns when there may be new changes: a commit through the tracker's pool, or a commit by
-    /// another connection seen by the poll, which runs at most every `poll`.
-    pub(crate) async fn wait(&mut self, poll: Duration) -> Result<(), TrackerError> {
+    /// Returns when there may be new changes (a commit through the tracker's pool, or a commit
+    /// by another connection seen by the poll, which runs at most every `poll`) or at `until`.
+    pub(crate) async fn wait(
+        &mut self,
+        poll: Duration,
+        until: Instant,
+    ) -> Result<(), TrackerError> {
         loop {
+            let now = Instant::now();
+            if now >= until {
+                return Ok(());
+            }
             tokio::select! {
                 () = self.commits.notified() => {
                     self.next_poll = FIRST_POLL;
                     return Ok(());
                 }
-                () = tokio::time::sleep(self.next_poll) => {}
+                () = tokio::time::sleep(self.next_poll.min(until - now)) => {}
             }
             let version = data_version(&mut self.connection).await?;
             if version != self.data_version {
