@@ -152,6 +152,10 @@ impl Drop for StopOnDrop {
 /// A running change tracker: a cheap handle (clone it), and a handler argument as
 /// `State<ChangeTracker>` once [`plugin`](Self::plugin) is registered. The follower stops when
 /// the last handle is dropped (the server holds one while it runs).
+///
+/// One tracker serves one server: it pushes through the register of the server whose
+/// connections it first heard of. Servers in one process each start their own tracker on the
+/// database; their trackers share the change table and prune it together.
 #[derive(Clone)]
 pub struct ChangeTracker {
     shared: Arc<Shared>,
