@@ -173,6 +173,14 @@ impl Fixture {
         self.writer.exec(sql).await;
     }
 
+    async fn insert_post(&self, id: i64, title: &str, content: &str, author_id: Option<i64>) {
+        let author = author_id.map_or_else(|| "NULL".to_owned(), |author| author.to_string());
+        self.exec(&format!(
+            "INSERT INTO posts (id, title, content, author_id) VALUES ({id}, '{title}', '{content}', {author})"
+        ))
+        .await;
+    }
+
     /// Waits until the tracker holds `count` subscriptions in all (auto-subscriptions are made
     /// by a listener once the connection is open).
     async fn await_subscriptions(&self, count: usize) {
@@ -196,6 +204,15 @@ fn changed(operation: &str, model: &str, fields: Value) -> Value {
         "meta": {"method": "notify", "type": "data-changed"},
         "data": {"operation": operation, "model": model, "fields": fields},
     })
+}
+
+/// The push of post `id`'s creation.
+fn post_created(id: i64, title: &str, content: &str, author_id: Option<i64>) -> Value {
+    changed(
+        "create",
+        "Post",
+        json!({"id": id, "title": title, "content": content, "author_id": author_id}),
+    )
 }
 
 async fn subscribe(client: &mut Client, data: Value) {
@@ -265,16 +282,10 @@ async fn creates_updates_and_deletes_arrive_with_public_fields_only(backend: Bac
         client.recv_json().await,
         changed("delete", "User", json!({"id": 1, "name": "Anna"}))
     );
-    fixture
-        .exec("INSERT INTO posts (id, title, content, author_id) VALUES (7, 'Hello', 'First', 1)")
-        .await;
+    fixture.insert_post(7, "Hello", "First", Some(1)).await;
     assert_eq!(
         client.recv_json().await,
-        changed(
-            "create",
-            "Post",
-            json!({"id": 7, "title": "Hello", "content": "First", "author_id": 1})
-        )
+        post_created(7, "Hello", "First", Some(1))
     );
 }
 
@@ -283,14 +294,8 @@ async fn every_connection_is_subscribed_to_posts_until_it_unsubscribes(backend: 
     let mut first = fixture.client().await;
     let mut second = fixture.client().await;
     fixture.await_subscriptions(2).await;
-    fixture
-        .exec("INSERT INTO posts (id, title, content, author_id) VALUES (1, 'One', 'a', NULL)")
-        .await;
-    let one = changed(
-        "create",
-        "Post",
-        json!({"id": 1, "title": "One", "content": "a", "author_id": null}),
-    );
+    fixture.insert_post(1, "One", "a", None).await;
+    let one = post_created(1, "One", "a", None);
     assert_eq!(first.recv_json().await, one);
     assert_eq!(second.recv_json().await, one);
 
@@ -303,9 +308,7 @@ async fn every_connection_is_subscribed_to_posts_until_it_unsubscribes(backend: 
         )
         .await;
     subscribe(&mut first, json!({"model": "User"})).await;
-    fixture
-        .exec("INSERT INTO posts (id, title, content, author_id) VALUES (2, 'Two', 'b', NULL)")
-        .await;
+    fixture.insert_post(2, "Two", "b", None).await;
     fixture
         .exec("INSERT INTO users (id, name) VALUES (1, 'Ann')")
         .await;
@@ -314,14 +317,7 @@ async fn every_connection_is_subscribed_to_posts_until_it_unsubscribes(backend: 
         first.recv_json().await,
         changed("create", "User", json!({"id": 1, "name": "Ann"}))
     );
-    assert_eq!(
-        second.recv_json().await,
-        changed(
-            "create",
-            "Post",
-            json!({"id": 2, "title": "Two", "content": "b", "author_id": null})
-        )
-    );
+    assert_eq!(second.recv_json().await, post_created(2, "Two", "b", None));
 }
 
 async fn an_instance_subscription_hears_only_its_row(backend: Backend) {
@@ -342,19 +338,13 @@ async fn an_instance_subscription_hears_only_its_row(backend: Backend) {
     fixture
         .exec("UPDATE users SET name = 'Anne' WHERE id = 1; UPDATE users SET name = 'Bobby' WHERE id = 2")
         .await;
-    fixture
-        .exec("INSERT INTO posts (id, title, content, author_id) VALUES (1, 'End', 'of test', 2)")
-        .await;
+    fixture.insert_post(1, "End", "of test", Some(2)).await;
     assert_eq!(
         client.recv_many(3).await,
         vec![
             changed("create", "User", json!({"id": 2, "name": "Bob"})),
             changed("update", "User", json!({"id": 2, "name": "Bobby"})),
-            changed(
-                "create",
-                "Post",
-                json!({"id": 1, "title": "End", "content": "of test", "author_id": 2})
-            ),
+            post_created(1, "End", "of test", Some(2)),
         ]
     );
 }
@@ -371,16 +361,10 @@ async fn a_closed_connection_leaves_no_subscription_behind(backend: Backend) {
     fixture
         .exec("INSERT INTO users (id, name) VALUES (1, 'Ann')")
         .await;
-    fixture
-        .exec("INSERT INTO posts (id, title, content, author_id) VALUES (1, 'After', 'close', 1)")
-        .await;
+    fixture.insert_post(1, "After", "close", Some(1)).await;
     assert_eq!(
         staying.recv_json().await,
-        changed(
-            "create",
-            "Post",
-            json!({"id": 1, "title": "After", "content": "close", "author_id": 1})
-        )
+        post_created(1, "After", "close", Some(1))
     );
     assert_eq!(fixture.tracker.subscription_count(), 1);
     assert_eq!(fixture.server.connection_count(), 1);
@@ -393,18 +377,10 @@ async fn a_rolled_back_transaction_pushes_nothing(backend: Backend) {
     fixture
         .exec("BEGIN; INSERT INTO posts (id, title, content, author_id) VALUES (1, 'Never', 'committed', 1); ROLLBACK")
         .await;
-    fixture
-        .exec(
-            "INSERT INTO posts (id, title, content, author_id) VALUES (2, 'Kept', 'committed', 1)",
-        )
-        .await;
+    fixture.insert_post(2, "Kept", "committed", Some(1)).await;
     assert_eq!(
         client.recv_json().await,
-        changed(
-            "create",
-            "Post",
-            json!({"id": 2, "title": "Kept", "content": "committed", "author_id": 1})
-        )
+        post_created(2, "Kept", "committed", Some(1))
     );
 }
 
@@ -539,11 +515,7 @@ async fn sqlite_a_write_by_another_process_arrives() {
     assert!(status.success());
     assert_eq!(
         client.recv_json().await,
-        changed(
-            "create",
-            "Post",
-            json!({"id": 1, "title": "From", "content": "elsewhere", "author_id": 3})
-        )
+        post_created(1, "From", "elsewhere", Some(3))
     );
 }
 
