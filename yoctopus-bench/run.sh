@@ -8,6 +8,11 @@
 #
 #   yoctopus-bench/run.sh --configs multicast-10k   # only the multicast: about 1.5 minutes
 #
+# Database change tracking is not in the default run; name it (PostgreSQL's configuration starts a
+# private server for the run, which needs the `postgresql` package):
+#
+#   yoctopus-bench/run.sh --configs tracker-sqlite,tracker-sqlite-5ms,tracker-postgres   # about 7 minutes
+#
 # Before and after: with `BENCH_REFERENCE=<git rev>`, the benchmark server as it was at that commit
 # is built too (in a temporary git worktree, into its own target directory, target/bench-reference)
 # and copied beside the others as `bench-yoctopus-reference`, with the commit in

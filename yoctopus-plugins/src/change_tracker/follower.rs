@@ -180,6 +180,10 @@ impl Follower {
             }
         };
         for id in targets {
+            // Queuing a push is always ready, so without this a batch of changes to a thousand
+            // subscribers would hold the thread for seconds, and the connections' own tasks could
+            // not write what is queued until their queues overflowed (1008).
+            tokio::task::coop::consume_budget().await;
             match connections.push(id, push.clone()).await {
                 // A connection that closed since is no loss: it is no longer subscribed.
                 Ok(()) | Err(DeliveryError::UnknownConnection(_)) => {}

@@ -12,6 +12,7 @@
 //! (with its default direct writes) and as [`Role::Alternative`] (with writer tasks).
 
 use yoctopus_bench::request::RequestKind;
+use yoctopus_bench::tracker::Backend;
 
 use crate::lineup::{Role, Server, MULTICAST_BASELINE_BINARY};
 
@@ -39,6 +40,20 @@ pub(crate) enum Workload {
     /// hand-written loop of [`MULTICAST_BASELINE_BINARY`], which runs as the baseline and the A/A
     /// control (direct writes) and as the alternative (`--writers task`).
     Multicast { connections: usize, triggers: usize },
+    /// `connections` connections, which `bench-tracker` subscribes to every change of its
+    /// `posts` table, and the load generator's own writers committing rows into it (see
+    /// [`crate::tracker`]): paced commits timed from the commit to the last connection receiving
+    /// it, then bursts of commits as fast as the writers go, timed until every push was read.
+    /// Yoctopus alone (nothing else in the lineup tracks a database), on a fresh database each
+    /// measurement; `poll_ms` is the tracker's `poll_interval`, its default when `None`.
+    Tracker {
+        backend: Backend,
+        poll_ms: Option<u32>,
+        connections: usize,
+        commits: usize,
+        /// The server's `outbound_queue`, in frames.
+        outbound_queue: usize,
+    },
 }
 
 /// Triggers sent before the measured ones of a fan-out, not counted: the first push on a
@@ -58,6 +73,8 @@ impl Workload {
                 (MULTICAST_BASELINE_BINARY, &["--writers", "task"])
             }
             (Self::Fanout { .. } | Self::Multicast { .. }, _) => (server.binary, &["--fanout"]),
+            // The database and the poll interval are added per measurement.
+            (Self::Tracker { .. }, _) => (crate::tracker::SERVER_BINARY, &[]),
             (Self::Throughput { .. } | Self::IdleMemory { .. }, _) => (server.binary, &[]),
         }
     }
@@ -69,6 +86,7 @@ impl Workload {
             Self::Fanout { connections, .. } | Self::Multicast { connections, .. } => {
                 Some(connections + 1)
             }
+            Self::Tracker { connections, .. } => Some(connections),
             Self::Throughput { .. } => None,
         }
     }
@@ -85,17 +103,26 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// Whether `server` is measured in this configuration: the notify fan-out measures the
-    /// candidate alone (nothing else in the lineup has the connection register), the multicast
-    /// the candidate against the hand-written servers, and the alternative runs only there.
+    /// Whether `server` is measured in this configuration: the notify fan-out and the change
+    /// tracker measure the candidate alone (nothing else in the lineup has the connection
+    /// register or a tracker), the multicast the candidate against the hand-written servers, and
+    /// the alternative runs only there.
     pub(crate) fn measures(&self, server: &Server) -> bool {
         match server.role {
             Role::Candidate => true,
-            Role::Baseline | Role::Control => !matches!(self.workload, Workload::Fanout { .. }),
+            Role::Baseline | Role::Control => !matches!(
+                self.workload,
+                Workload::Fanout { .. } | Workload::Tracker { .. }
+            ),
             Role::Alternative => matches!(self.workload, Workload::Multicast { .. }),
-            Role::Reference => !self.is_fan_out(),
-            Role::Variant => self.listeners && !self.is_fan_out(),
+            Role::Reference => !self.is_fan_out() && !self.is_tracker(),
+            Role::Variant => self.listeners && !self.is_fan_out() && !self.is_tracker(),
         }
+    }
+
+    /// Whether it is a change-tracking configuration, which only `bench-tracker` runs.
+    pub(crate) fn is_tracker(&self) -> bool {
+        matches!(self.workload, Workload::Tracker { .. })
     }
 
     /// Whether it is one of the fan-outs (notify or multicast), which the reference never runs.
@@ -154,6 +181,40 @@ impl Config {
                  and its A/A control write to each socket in turn, `writer tasks` queues to a \
                  task per connection)"
             ),
+            Workload::Tracker {
+                backend,
+                poll_ms,
+                connections,
+                commits,
+                outbound_queue,
+            } => format!(
+                "database change tracking on {backend}{}: {connections} connections subscribed to \
+                 every change of `posts`; commits by one writer of the load generator's own, {}, \
+                 each from its commit returning to the last connection reading its push; then \
+                 bursts of single-row commits by {} as fast as they go (at most {} s or {} \
+                 commits), until every push was read; every push verified; outbound queue {} \
+                 frames; Yoctopus alone",
+                match poll_ms {
+                    Some(poll) => format!(" (poll_interval {poll} ms)"),
+                    None => " (the tracker's default poll_interval)".to_owned(),
+                },
+                crate::tracker::latency_phases(commits)
+                    .iter()
+                    .map(|(count, every)| format!("{count} one every {} ms", every.as_millis()))
+                    .collect::<Vec<_>>()
+                    .join(", then "),
+                crate::tracker::writers(backend)
+                    .iter()
+                    .map(|writers| match writers {
+                        1 => "1 writer".to_owned(),
+                        n => format!("{n} writers"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", then by "),
+                crate::tracker::BURST.as_secs(),
+                crate::tracker::BURST_MAX,
+                outbound_queue,
+            ),
         }
     }
 }
@@ -202,6 +263,48 @@ pub(crate) fn standard(idle_connections: usize, fanout: FanoutSize) -> Vec<Confi
             listeners: false,
         },
     ]
+}
+
+/// The configurations run only when `--configs` names them: database change tracking, on
+/// SQLite (the writer is another process, so the tracker finds its commits by polling
+/// `PRAGMA data_version`: with the default `poll_interval` of 50 ms, and with 5 ms) and on
+/// PostgreSQL (a private server the driver starts, whose `NOTIFY` wakes the tracker).
+pub(crate) fn optional(tracker: TrackerSize) -> Vec<Config> {
+    let tracker_config = |name, backend, poll_ms| Config {
+        name,
+        workload: Workload::Tracker {
+            backend,
+            poll_ms,
+            connections: tracker.connections,
+            commits: tracker.commits,
+            outbound_queue: tracker.outbound_queue,
+        },
+        listeners: false,
+    };
+    vec![
+        tracker_config("tracker-sqlite", Backend::Sqlite, None),
+        tracker_config("tracker-sqlite-5ms", Backend::Sqlite, Some(5)),
+        tracker_config("tracker-postgres", Backend::Postgres, None),
+    ]
+}
+
+/// How large the change-tracking configurations are: the issue's 1,000 subscribed connections,
+/// 200 paced commits, and the server's outbound queue (see [`crate::tracker::OUTBOUND_QUEUE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TrackerSize {
+    pub(crate) connections: usize,
+    pub(crate) commits: usize,
+    pub(crate) outbound_queue: usize,
+}
+
+impl Default for TrackerSize {
+    fn default() -> Self {
+        Self {
+            connections: 1000,
+            commits: 200,
+            outbound_queue: crate::tracker::OUTBOUND_QUEUE,
+        }
+    }
 }
 
 /// How large the fan-outs (notify and multicast) are: the issue's 10,000 connections and 5
@@ -347,6 +450,34 @@ mod tests {
             .iter()
             .all(|server| server.listeners == Listeners::None));
         assert_eq!(multicast[0].workload.idle_connections(), Some(11));
+    }
+
+    #[test]
+    fn the_tracker_configurations_measure_bench_tracker_alone_and_only_when_asked() {
+        let reference = Server {
+            label: "yoctopus @ 3f404bb",
+            binary: lineup::REFERENCE_BINARY,
+            role: Role::Reference,
+            listeners: Listeners::None,
+        };
+        let optional = super::optional(super::TrackerSize::default());
+        let names: Vec<_> = optional.iter().map(|config| config.name).collect();
+        assert_eq!(
+            names,
+            ["tracker-sqlite", "tracker-sqlite-5ms", "tracker-postgres"]
+        );
+        assert!(configs().iter().all(|config| !config.is_tracker()));
+        for config in &optional {
+            assert!(config.is_tracker());
+            let lineup = config.lineup(&lineup::standard(Some(reference)));
+            assert_eq!(lineup.len(), 1, "{}", config.name);
+            assert_eq!(lineup[0].role, Role::Candidate);
+            assert_eq!(
+                config.workload.server_command(&lineup[0]),
+                ("bench-tracker", &[][..])
+            );
+            assert_eq!(config.workload.idle_connections(), Some(1000));
+        }
     }
 
     #[test]

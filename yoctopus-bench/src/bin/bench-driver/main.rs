@@ -17,11 +17,19 @@
 //! the same way, against the hand-written loop of `bench-multicast-baseline` as the baseline (and
 //! its A/A control), with that loop's writer-task variant beside them.
 //!
+//! The change-tracking configurations (`tracker-sqlite`, `tracker-sqlite-5ms`, `tracker-postgres`,
+//! run only when `--configs` names them) measure `bench-tracker` alone: 1,000 connections
+//! subscribed to a table, and the time from a commit by the load generator's own writer to the
+//! last of them receiving its push, then commits per second and how fast the pushes followed.
+//! The driver makes a fresh database for each measurement (a file, or a database of a private
+//! PostgreSQL server it starts for the run, unpinned); see `tracker.rs`.
+//!
 //! ```text
 //! cargo build --release -p yoctopus-bench
 //! target/release/bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
 //!     [--fanout-connections 10000] [--fanout-triggers 5]
 //!     [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k,multicast-10k]
+//!     [--tracker-connections 1000] [--tracker-commits 200] [--tracker-outbound-queue 4096]
 //!     [--server-core 0]
 //!     [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
 //! ```
@@ -41,6 +49,7 @@ mod process;
 mod results;
 mod server;
 mod table;
+mod tracker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,7 +58,7 @@ use std::time::{Duration, Instant};
 use yoctopus_bench::cli::Flags;
 use yoctopus_bench::procfs;
 
-use crate::config::{FanoutSize, Workload, FANOUT_WARMUP_TRIGGERS};
+use crate::config::{FanoutSize, TrackerSize, Workload, FANOUT_WARMUP_TRIGGERS};
 use crate::lineup::Role;
 use crate::measure::Setup;
 use crate::results::{Measurement, Outcome, Results};
@@ -58,10 +67,11 @@ use crate::results::{Measurement, Outcome, Results};
 const BUSY_LOAD: f64 = 0.5;
 
 /// The programs the driver runs.
-const PROGRAMS: [&str; 4] = [
+const PROGRAMS: [&str; 5] = [
     "bench-baseline",
     "bench-multicast-baseline",
     "bench-yoctopus",
+    "bench-tracker",
     "bench-loadgen",
 ];
 
@@ -70,11 +80,16 @@ const USAGE: &str = "\
 usage: bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
     [--fanout-connections 10000] [--fanout-triggers 5]
     [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k,multicast-10k]
+    [--tracker-connections 1000] [--tracker-commits 200] [--tracker-outbound-queue 4096]
     [--server-core 0] [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
 
 Runs bench-baseline, bench-yoctopus and bench-loadgen from --bin-dir (default: the directory of
 bench-driver) in interleaved rounds and prints the tables; multicast-10k runs
-bench-multicast-baseline as its baseline. If bench-yoctopus-reference is in that directory too
+bench-multicast-baseline as its baseline. The change-tracking configurations, tracker-sqlite,
+tracker-sqlite-5ms and tracker-postgres, run bench-tracker and only when --configs names them
+(tracker-postgres starts a private PostgreSQL server for the run, unpinned).
+
+If bench-yoctopus-reference is in that directory too
 (yoctopus-bench/run.sh builds it with BENCH_REFERENCE=<git rev>), it is measured as
 `yoctopus @ <rev>`, the rev read from bench-yoctopus-reference.rev, and compared with yoctopus in
 every configuration but notify-10k and multicast-10k, which an old build cannot serve.";
@@ -103,6 +118,9 @@ fn run() -> Result<(), String> {
         "idle-connections",
         "fanout-connections",
         "fanout-triggers",
+        "tracker-connections",
+        "tracker-commits",
+        "tracker-outbound-queue",
         "configs",
         "server-core",
         "loadgen-core",
@@ -119,7 +137,20 @@ fn run() -> Result<(), String> {
         )?,
         triggers: positive(&flags, "fanout-triggers", FanoutSize::default().triggers)?,
     };
-    let setup = Setup {
+    let tracker = TrackerSize {
+        connections: positive(
+            &flags,
+            "tracker-connections",
+            TrackerSize::default().connections,
+        )?,
+        commits: positive(&flags, "tracker-commits", TrackerSize::default().commits)?,
+        outbound_queue: positive(
+            &flags,
+            "tracker-outbound-queue",
+            TrackerSize::default().outbound_queue,
+        )?,
+    };
+    let mut setup = Setup {
         bin_dir: match flags.text("bin-dir") {
             Some(dir) => PathBuf::from(dir),
             None => std::env::current_exe()
@@ -131,10 +162,13 @@ fn run() -> Result<(), String> {
         loadgen_core: flags.get_or("loadgen-core", 1)?,
         warmup: seconds(flags.get_or("warmup", 1.0)?, Duration::ZERO)?,
         duration: seconds(flags.get_or("duration", 4.0)?, Duration::from_millis(100))?,
+        databases: Default::default(),
     };
     let mut configs = config::standard(idle_connections, fanout);
     if let Some(wanted) = flags.text("configs") {
         let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
+        // The optional configurations join only by name.
+        configs.extend(config::optional(tracker));
         if let Some(unknown) = wanted
             .iter()
             .find(|name| !configs.iter().any(|config| config.name == **name))
@@ -158,6 +192,7 @@ fn run() -> Result<(), String> {
         })
         .collect();
     preflight(&setup, &configs)?;
+    setup.databases = std::sync::Arc::new(tracker::Databases::start(&configs)?);
     if let Some(reference) = reference {
         eprintln!(
             "reference: {} ({}), measured as `{}` in every configuration but the fan-outs",
@@ -326,6 +361,7 @@ fn estimated(setup: &Setup, workload: Workload) -> Duration {
                 + (measure::TRIGGER_PAUSE + Duration::from_millis(100))
                     * u32::try_from(triggers + FANOUT_WARMUP_TRIGGERS).unwrap_or(u32::MAX)
         }
+        Workload::Tracker { .. } => tracker::estimated(workload),
     }
 }
 
@@ -367,6 +403,7 @@ fn progress(outcome: &Outcome) -> String {
                     .join(" ")
             )
         }
+        Outcome::Tracker(report) => tracker::progress(report),
         Outcome::Failed(why) => format!("FAILED: {why}"),
     }
 }

@@ -10,6 +10,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use yoctopus_bench::fanout::Via;
@@ -22,6 +23,7 @@ use crate::lineup::Server;
 use crate::process::{self, Lines};
 use crate::results::{MemoryReport, Outcome};
 use crate::server::RunningServer;
+use crate::tracker::Databases;
 
 /// Time allowed beyond warm-up and duration: opening connections and winding down.
 const THROUGHPUT_SLACK: Duration = Duration::from_secs(30);
@@ -50,10 +52,17 @@ pub(crate) struct Setup {
     pub(crate) loadgen_core: usize,
     pub(crate) warmup: Duration,
     pub(crate) duration: Duration,
+    /// The change-tracking configurations' databases (none for the others).
+    pub(crate) databases: Arc<Databases>,
 }
 
 /// Measures `server` under `workload`; a failure is an outcome too.
 pub(crate) fn measure(setup: &Setup, server: &Server, workload: Workload) -> Outcome {
+    if let Workload::Tracker { .. } = workload {
+        // A fresh database first, which the server's command line names.
+        return crate::tracker::measure(setup, server, workload)
+            .map_or_else(Outcome::Failed, Outcome::Tracker);
+    }
     let (binary, flags) = workload.server_command(server);
     let program = Server { binary, ..*server };
     let measured = RunningServer::start(&setup.bin_dir, &program, setup.server_core, flags)
@@ -84,6 +93,7 @@ pub(crate) fn measure(setup: &Setup, server: &Server, workload: Workload) -> Out
             } => {
                 fanout(setup, &running, Via::Multicast, connections, triggers).map(Outcome::Fanout)
             }
+            Workload::Tracker { .. } => Err("measured above".to_owned()),
         });
     measured.unwrap_or_else(Outcome::Failed)
 }

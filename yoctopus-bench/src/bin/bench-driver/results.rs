@@ -7,6 +7,7 @@
 
 use serde::Serialize;
 use yoctopus_bench::report::{FanoutReport, ThroughputReport};
+use yoctopus_bench::tracker::TrackerReport;
 
 /// Server memory in an idle-memory measurement.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -52,6 +53,8 @@ pub(crate) enum Outcome {
     Memory(MemoryReport),
     /// A notify fan-out whose every trigger completed.
     Fanout(FanoutReport),
+    /// A change-tracking run whose every phase completed.
+    Tracker(TrackerReport),
     /// The measurement could not be made (the message says why).
     Failed(String),
 }
@@ -69,6 +72,14 @@ impl Outcome {
     pub(crate) fn fanout(&self) -> Option<&FanoutReport> {
         match self {
             Self::Fanout(report) => Some(report),
+            _ => None,
+        }
+    }
+
+    /// The change-tracking report, if this is one.
+    pub(crate) fn tracker(&self) -> Option<&TrackerReport> {
+        match self {
+            Self::Tracker(report) => Some(report),
             _ => None,
         }
     }

@@ -50,6 +50,7 @@ pub(crate) fn print(
             Workload::Multicast { connections, .. } => {
                 multicast(results, config.name, &lineup, baseline, connections);
             }
+            Workload::Tracker { .. } => crate::tracker::print(results, config, &lineup),
         }
         for server in &lineup {
             for why in results.failures(config.name, server.label) {
@@ -822,7 +823,8 @@ fn range_text(spread: Option<Spread>) -> String {
     )
 }
 
-fn number(value: Option<f64>, decimals: usize) -> String {
+/// `value` with `decimals` decimals, whole numbers grouped by thousands; `-` for none.
+pub(crate) fn number(value: Option<f64>, decimals: usize) -> String {
     let Some(value) = value else {
         return "-".to_owned();
     };
@@ -853,22 +855,22 @@ fn usize_f64(value: usize) -> Option<f64> {
 }
 
 /// Columns aligned to their widest cell: the first to the left, the others to the right.
-struct Table {
+pub(crate) struct Table {
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn new(header: &[&str]) -> Self {
+    pub(crate) fn new(header: &[&str]) -> Self {
         Self {
             rows: vec![header.iter().map(|cell| (*cell).to_owned()).collect()],
         }
     }
 
-    fn row(&mut self, cells: Vec<String>) {
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
         self.rows.push(cells);
     }
 
-    fn print(&self) {
+    pub(crate) fn print(&self) {
         let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
         let widths: Vec<usize> = (0..columns)
             .map(|column| {

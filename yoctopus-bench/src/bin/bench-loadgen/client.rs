@@ -184,10 +184,20 @@ fn next_message<T>(
             Frame::Ping(payload) => masker.pong(out, payload),
             Frame::Pong => {}
             Frame::Binary => return Ok(Some(read(Message::Binary))),
-            Frame::Close => {
+            Frame::Close(payload) => {
                 return Err(io::Error::new(
                     io::ErrorKind::ConnectionAborted,
-                    "the server sent a close frame",
+                    match payload {
+                        [high, low, reason @ ..] => format!(
+                            "the server sent a close frame, code {}{}",
+                            u16::from_be_bytes([*high, *low]),
+                            match String::from_utf8_lossy(reason) {
+                                reason if reason.is_empty() => String::new(),
+                                reason => format!(" ({reason})"),
+                            }
+                        ),
+                        _ => "the server sent a close frame".to_owned(),
+                    },
                 ))
             }
         }

@@ -35,8 +35,8 @@ pub(crate) enum Frame<'a> {
     Pong,
     /// A binary message (the benchmark servers never send one).
     Binary,
-    /// The server closes the connection.
-    Close,
+    /// The server closes the connection; the payload is the close code and reason, if any.
+    Close(&'a [u8]),
 }
 
 /// Splits the bytes read from a connection into frames.
@@ -109,7 +109,7 @@ impl FrameReader {
         Ok(Some(match first & 0x0F {
             OPCODE_TEXT => Frame::Text(payload),
             OPCODE_BINARY => Frame::Binary,
-            OPCODE_CLOSE => Frame::Close,
+            OPCODE_CLOSE => Frame::Close(payload),
             OPCODE_PING => Frame::Ping(payload),
             OPCODE_PONG => Frame::Pong,
             _ => return Err(broken("the server sent a frame with an unknown opcode")),

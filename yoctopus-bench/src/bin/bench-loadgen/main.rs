@@ -9,6 +9,9 @@
 //!     [--listeners none|noop|transform] [--control stdin|SECONDS]
 //! bench-loadgen fanout --addr 127.0.0.1:3000 [--via notify|multicast] --connections 10000 \
 //!     [--triggers 5] [--warmup-triggers 1] [--timeout 20] [--pause 0.2] [--server-pid PID]
+//! bench-loadgen tracker --addr 127.0.0.1:3000 --database URL [--connections 1000] \
+//!     [--latency 200x0.01,50x0.1] [--writers 1,4] [--burst 3] [--burst-max 3000] \
+//!     [--timeout 60] [--server-pid PID]
 //! ```
 //!
 //! `fanout` needs `bench-yoctopus --fanout` (or, with `--via multicast`, `bench-multicast-baseline`
@@ -17,6 +20,13 @@
 //! (`--via notify`, the default), or multicast to them all, having labelled them first (`--via
 //! multicast`), and the report gives, per trigger, the time from the server's first call to the
 //! last push received (see `fanout.rs`).
+//!
+//! `tracker` needs `bench-tracker` and the URL of the database it follows: it holds
+//! `--connections` connections, which the server subscribes to every change of `posts`, and
+//! commits rows into that table through connections of its own (see `tracker.rs` and
+//! `writer.rs`): paced commits timed to the last connection receiving each (`--latency`, phases
+//! of COUNTxSECONDS: that many commits, one every so many seconds), then bursts as fast as
+//! `--writers` writers go, timed until every push has been read.
 //!
 //! `--listeners` names the listeners `bench-yoctopus` was started with: with `transform`, every
 //! reply must carry the field the transforming listener adds, and otherwise none may.
@@ -35,7 +45,9 @@ mod idle;
 mod in_flight;
 mod recorder;
 mod throughput;
+mod tracker;
 mod verify;
+mod writer;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -44,6 +56,7 @@ use std::time::Duration;
 use yoctopus_bench::cli::Flags;
 use yoctopus_bench::fanout::Via;
 use yoctopus_bench::request::{Listeners, RequestKind};
+use yoctopus_bench::tracker::Backend;
 
 const USAGE: &str = "usage:
   bench-loadgen throughput --addr HOST:PORT [--connections 50] [--in-flight 1] [--duration 5]
@@ -53,7 +66,10 @@ const USAGE: &str = "usage:
                      [--listeners none|noop|transform] [--control stdin|SECONDS]
   bench-loadgen fanout --addr HOST:PORT [--via notify|multicast] [--connections 10000]
                        [--triggers 5] [--warmup-triggers 1] [--timeout 20] [--pause 0.2]
-                       [--server-pid PID]";
+                       [--server-pid PID]
+  bench-loadgen tracker --addr HOST:PORT --database URL [--connections 1000]
+                        [--latency 200x0.01,50x0.1] [--writers 1] [--burst 3]
+                        [--burst-max 3000] [--timeout 60] [--server-pid PID]";
 
 fn main() -> ExitCode {
     match run() {
@@ -147,7 +163,57 @@ fn run() -> Result<(), String> {
             );
             Ok(())
         }
-        _ => Err("expected one mode: `throughput`, `idle` or `fanout`".to_owned()),
+        [mode] if mode == "tracker" => {
+            flags.allow_only(&[
+                "addr",
+                "database",
+                "connections",
+                "latency",
+                "writers",
+                "burst",
+                "burst-max",
+                "timeout",
+                "server-pid",
+            ])?;
+            let database: String = flags.required("database")?;
+            let backend = Backend::of_url(&database).ok_or_else(|| {
+                format!("`--database {database}`: expected sqlite:... or postgres://...")
+            })?;
+            let writers = flags
+                .text("writers")
+                .unwrap_or("1")
+                .split(',')
+                .map(|count| match count.trim().parse::<usize>() {
+                    Ok(count) if (1..=tracker::MAX_WRITERS).contains(&count) => Ok(count),
+                    _ => Err(format!(
+                        "`--writers`: `{count}` is not a count of writers from 1 to {}",
+                        tracker::MAX_WRITERS
+                    )),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let plan = tracker::Plan {
+                addr: address(&flags)?,
+                database,
+                backend,
+                connections: positive(&flags, "connections", 1000)?,
+                latency: latency_phases(flags.text("latency").unwrap_or("200x0.01,50x0.1"))?,
+                writers,
+                burst: seconds(&flags, "burst", 3.0)?,
+                burst_max: positive(&flags, "burst-max", 3000)?,
+                timeout: seconds(&flags, "timeout", 60.0)?,
+                server_pid: server_pid(&flags)?,
+            };
+            if plan.burst.is_zero() || plan.timeout.is_zero() {
+                return Err("`--burst` and `--timeout` must be more than 0".to_owned());
+            }
+            let report = local.block_on(&runtime, tracker::run(&plan));
+            println!(
+                "{}",
+                serde_json::to_string(&report).expect("a report serializes")
+            );
+            Ok(())
+        }
+        _ => Err("expected one mode: `throughput`, `idle`, `fanout` or `tracker`".to_owned()),
     }
 }
 
@@ -174,6 +240,31 @@ fn positive(flags: &Flags, name: &str, default: usize) -> Result<usize, String> 
         0 => Err(format!("`--{name}` must be more than 0")),
         value => Ok(value),
     }
+}
+
+/// `COUNTxSECONDS,...`: latency phases of COUNT commits, one every SECONDS (more than 0, at most
+/// 10); `none` for none.
+fn latency_phases(text: &str) -> Result<Vec<(usize, Duration)>, String> {
+    if text == "none" {
+        return Ok(Vec::new());
+    }
+    text.split(',')
+        .map(|phase| {
+            let (count, every) = phase.trim().split_once('x').unwrap_or((phase, ""));
+            let count = count.parse::<usize>().ok().filter(|count| *count > 0);
+            let every = every
+                .parse::<f64>()
+                .ok()
+                .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+                .filter(|every| !every.is_zero() && *every <= Duration::from_secs(10));
+            count.zip(every).ok_or_else(|| {
+                format!(
+                    "`--latency`: `{phase}` is not COUNTxSECONDS (commits, and the interval \
+                     between two, more than 0 and at most 10 s)"
+                )
+            })
+        })
+        .collect()
 }
 
 fn seconds(flags: &Flags, name: &str, default: f64) -> Result<Duration, String> {
