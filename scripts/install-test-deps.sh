@@ -86,6 +86,14 @@ postgres_installed() {
 }
 
 need postgres_installed postgresql
+
+# nats-server, found as tests/src/nats.rs finds it: on PATH, or in /usr/bin or /usr/sbin (where
+# Debian puts it, which is not on an ordinary user's PATH).
+nats_installed() {
+    command -v nats-server >/dev/null 2>&1 ||
+        [[ -x /usr/bin/nats-server || -x /usr/sbin/nats-server ]]
+}
+
+need nats_installed nats-server
 # More servers the same way, one line each, e.g.:
-#   need nats-server nats-server
 #   need chromium chromium

@@ -11,5 +11,8 @@
 //! `bash scripts/install-test-deps.sh`, which installs every such package from Debian's archive.
 //!
 //! - [`postgres`]: a PostgreSQL server ([`postgres::PostgresServer`]).
+//! - [`nats`]: a NATS server ([`nats::NatsServer`]).
 
+pub mod nats;
 pub mod postgres;
+mod process;

@@ -31,16 +31,15 @@
 //! Every wait is bounded: a server that does not accept connections within 30 seconds is an
 //! error, and one that does not stop is signalled harder, and finally killed.
 
+use crate::process::{describe, free_port, log_tail, make_temp_dir, run, wait_until};
 use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, ErrorKind, Read, Seek, SeekFrom};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::fs::{self, OpenOptions};
+use std::io::{self, ErrorKind};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// The system user PostgreSQL runs as when the tests run as root, and the cluster's superuser.
 const POSTGRES_USER: &str = "postgres";
@@ -117,7 +116,7 @@ impl PostgresServer {
     pub fn start() -> io::Result<PostgresServer> {
         let bindir = find_bindir()?;
         let user = user_to_run_as()?;
-        let dir = make_temp_dir()?;
+        let dir = make_temp_dir("postgres")?;
         // From here on, dropping `server` removes the directory, whatever fails.
         let mut server = PostgresServer {
             bindir,
@@ -416,17 +415,7 @@ impl PostgresServer {
 
     /// The end of the log, from byte `start` on (at most [`LOG_TAIL_BYTES`]).
     fn log_since(&self, start: u64) -> String {
-        let read = || -> io::Result<String> {
-            let mut file = File::open(&self.log)?;
-            let length = file.metadata()?.len();
-            file.seek(SeekFrom::Start(
-                start.max(length.saturating_sub(LOG_TAIL_BYTES)),
-            ))?;
-            let mut bytes = Vec::new();
-            file.read_to_end(&mut bytes)?;
-            Ok(String::from_utf8_lossy(&bytes).into_owned())
-        };
-        read().unwrap_or_else(|error| format!("(could not read the log: {error})"))
+        log_tail(&self.log, start, LOG_TAIL_BYTES)
     }
 
     /// Stops the postmaster, if it runs, and waits until it has exited: first as `shutdown`
@@ -566,128 +555,4 @@ fn user_to_run_as() -> io::Result<Option<&'static str>> {
         ));
     }
     Ok(Some(POSTGRES_USER))
-}
-
-/// Creates a fresh directory in the system's temporary directory.
-fn make_temp_dir() -> io::Result<PathBuf> {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.subsec_nanos());
-    let base = std::env::temp_dir();
-    for _ in 0..100 {
-        let dir = base.join(format!(
-            "yoctopus-postgres-{}-{nanos}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        match fs::create_dir(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(error) if error.kind() == ErrorKind::AlreadyExists => {}
-            Err(error) => {
-                return Err(io::Error::new(
-                    error.kind(),
-                    format!("could not create {}: {error}", dir.display()),
-                ))
-            }
-        }
-    }
-    Err(io::Error::new(
-        ErrorKind::AlreadyExists,
-        format!(
-            "could not find a fresh directory name in {}",
-            base.display()
-        ),
-    ))
-}
-
-/// A TCP port of 127.0.0.1 that was free a moment ago (bound and released).
-fn free_port() -> io::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-    Ok(listener.local_addr()?.port())
-}
-
-/// Runs `command` to completion within `timeout`, killing it when it takes longer, and returns
-/// its output.
-///
-/// # Errors
-///
-/// When the program cannot be run, takes too long or exits unsuccessfully; the error names the
-/// command and quotes its output.
-fn run(command: &mut Command, timeout: Duration) -> io::Result<Output> {
-    let deadline = Instant::now() + timeout;
-    let what = describe(command);
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|error| io::Error::new(error.kind(), format!("could not run {what}: {error}")))?;
-    // Pipes are read on threads, so that a chatty program cannot block on a full pipe; their
-    // results come over channels, so that waiting for them is bounded too.
-    let stdout = read_on_thread(child.stdout.take());
-    let stderr = read_on_thread(child.stderr.take());
-    let Some(status) = wait_until(&mut child, deadline)? else {
-        let _ = child.kill();
-        let _ = wait_until(&mut child, Instant::now() + IMMEDIATE_STOP_TIMEOUT);
-        return Err(io::Error::new(
-            ErrorKind::TimedOut,
-            format!("{what} did not finish within {timeout:?}"),
-        ));
-    };
-    let collect = |receiver: mpsc::Receiver<Vec<u8>>| {
-        let left = deadline.saturating_duration_since(Instant::now());
-        receiver
-            .recv_timeout(left.max(Duration::from_secs(1)))
-            .unwrap_or_default()
-    };
-    let output = Output {
-        status,
-        stdout: collect(stdout),
-        stderr: collect(stderr),
-    };
-    if output.status.success() {
-        Ok(output)
-    } else {
-        Err(io::Error::other(format!(
-            "{what} failed ({}):\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )))
-    }
-}
-
-/// Reads `pipe` to its end on a thread, sending what it read over the returned channel.
-fn read_on_thread(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
-    let (sender, receiver) = mpsc::channel();
-    if let Some(mut pipe) = pipe {
-        thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            let _ = sender.send(bytes);
-        });
-    } else {
-        let _ = sender.send(Vec::new());
-    }
-    receiver
-}
-
-/// Waits for `child` to exit, until `deadline`; `None` when it still runs then.
-fn wait_until(child: &mut Child, deadline: Instant) -> io::Result<Option<ExitStatus>> {
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(None);
-        }
-        thread::sleep(Duration::from_millis(20).min(deadline - now));
-    }
-}
-
-/// The command line of `command`, for messages.
-fn describe(command: &Command) -> String {
-    format!("{command:?}")
 }
