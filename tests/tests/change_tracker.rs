@@ -759,3 +759,75 @@ async fn postgres_eight_concurrent_writers_each_change_arrives_once_in_commit_or
     assert_eq!(posts_seen.len(), total);
     assert_eq!(counter, total);
 }
+
+#[tokio::test]
+async fn postgres_over_tls_a_change_arrives() {
+    let postgres = PostgresServer::start().expect("PostgreSQL starts");
+    // A self-signed certificate in the data directory, owned by the server's user, and `ssl`
+    // switched on by a reload.
+    let key = rcgen::KeyPair::generate().expect("a key pair");
+    let certificate = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("the names")
+        .self_signed(&key)
+        .expect("the certificate");
+    let data = postgres.data_dir();
+    std::fs::write(data.join("server.crt"), certificate.pem()).expect("the certificate is written");
+    std::fs::write(data.join("server.key"), key.serialize_pem()).expect("the key is written");
+    for file in ["server.crt", "server.key"] {
+        use std::os::unix::fs::PermissionsExt;
+        let path = data.join(file);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        let owner = std::fs::metadata(data).expect("the data directory");
+        std::os::unix::fs::chown(
+            &path,
+            Some(std::os::unix::fs::MetadataExt::uid(&owner)),
+            Some(std::os::unix::fs::MetadataExt::gid(&owner)),
+        )
+        .expect("chown");
+    }
+    let admin = PgPool::connect(&postgres.url())
+        .await
+        .expect("the admin connects");
+    for statement in ["ALTER SYSTEM SET ssl = on", "SELECT pg_reload_conf()"] {
+        sqlx::raw_sql(statement)
+            .execute(&admin)
+            .await
+            .expect("ssl is switched on");
+    }
+    admin.close().await;
+
+    let url = format!("{}?sslmode=require", postgres.url());
+    let database = tokio::time::timeout(WAIT, async {
+        loop {
+            // The reload is asynchronous: until it is done, a TLS connection is refused.
+            match Database::connect(&url).await {
+                Ok(database) => return database,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    })
+    .await
+    .expect("a TLS connection");
+    let pool = database.postgres().expect("PostgreSQL").clone();
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            .fetch_one(&pool)
+            .await
+            .expect("the connection's TLS state");
+    assert!(encrypted, "the tracker's connections are encrypted");
+    database
+        .execute_script(POSTGRES_SCHEMA)
+        .await
+        .expect("the schema");
+    let fixture = Fixture::with(database, Writer::Postgres(pool), None, None).await;
+    let mut client = fixture.client().await;
+    fixture.await_subscriptions(1).await;
+    fixture
+        .insert_post(1, "Sealed", "in transit", Some(1))
+        .await;
+    assert_eq!(
+        client.recv_json().await,
+        post_created(1, "Sealed", "in transit", Some(1))
+    );
+    drop(postgres);
+}
