@@ -16,3 +16,5 @@
 pub mod nats;
 pub mod postgres;
 mod process;
+
+pub use process::processes_using;

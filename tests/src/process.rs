@@ -152,3 +152,30 @@ pub(crate) fn log_tail(path: &Path, start: u64, most: u64) -> String {
     };
     read().unwrap_or_else(|error| format!("(could not read the log: {error})"))
 }
+
+/// The processes (other than this one) whose command line names `dir` or whose working
+/// directory is in it, as `pid: command line (in cwd)`, read from /proc: what a stopped server
+/// must not leave behind.
+pub fn processes_using(dir: &Path) -> Vec<String> {
+    let dir = dir.to_string_lossy().into_owned();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.parse::<u32>().is_err() || name == std::process::id().to_string() {
+            continue;
+        }
+        let cmdline = fs::read(entry.path().join("cmdline"))
+            .map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', " "))
+            .unwrap_or_default();
+        let cwd = fs::read_link(entry.path().join("cwd"))
+            .map(|cwd| cwd.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if cmdline.contains(&dir) || cwd.starts_with(&dir) {
+            found.push(format!("{name}: {cmdline} (in {cwd})"));
+        }
+    }
+    found
+}

@@ -6,13 +6,13 @@
 //! The client is raw TCP speaking the text protocol (this crate has no NATS client); every read
 //! and every wait is bounded.
 
-use std::fs;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use yoctopus_tests::nats::NatsServer;
+use yoctopus_tests::processes_using;
 
 /// How long any single wait or read in these tests may take.
 const WAIT: Duration = Duration::from_secs(10);
@@ -98,26 +98,6 @@ impl Client {
     }
 }
 
-/// The processes whose command line names `dir` (the server's: `nats-server … -l <dir>/…`),
-/// read from /proc.
-fn processes_of(dir: &Path) -> Vec<String> {
-    let dir = dir.to_string_lossy().into_owned();
-    let mut found = Vec::new();
-    for entry in fs::read_dir("/proc").expect("/proc is readable").flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.parse::<u32>().is_err() || name == std::process::id().to_string() {
-            continue;
-        }
-        let cmdline = fs::read(entry.path().join("cmdline"))
-            .map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', " "))
-            .unwrap_or_default();
-        if cmdline.contains(&dir) {
-            found.push(format!("{name}: {cmdline}"));
-        }
-    }
-    found
-}
-
 /// Asserts that nothing accepts TCP connections on `port` of 127.0.0.1: connecting is refused.
 fn assert_refused(port: u16) {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -133,7 +113,7 @@ fn assert_refused(port: u16) {
 
 /// Asserts that no process of the server in `dir` runs and nothing listens on `port`.
 fn assert_gone(dir: &Path, port: u16) {
-    let processes = processes_of(dir);
+    let processes = processes_using(dir);
     assert!(processes.is_empty(), "left running: {processes:#?}");
     assert_refused(port);
 }
@@ -146,10 +126,10 @@ fn a_private_server_answers_restarts_on_its_port_and_leaves_nothing_behind() {
     assert_eq!(server.url(), format!("nats://127.0.0.1:{port}"));
     assert!(server.is_running());
     assert_eq!(
-        processes_of(&dir).len(),
+        processes_using(&dir).len(),
         1,
         "the server is found, alone: {:#?}",
-        processes_of(&dir)
+        processes_using(&dir)
     );
     assert!(dir.join("nats.log").is_file(), "the server logs");
 

@@ -5,7 +5,6 @@
 //! Queries go through the server's own `psql` (this crate has no SQL client); every wait is
 //! bounded.
 
-use std::fs;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
@@ -15,6 +14,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use yoctopus_tests::postgres::PostgresServer;
+use yoctopus_tests::processes_using;
 
 /// How long any single wait in these tests may take.
 const WAIT: Duration = Duration::from_secs(30);
@@ -66,29 +66,6 @@ fn query(server: &PostgresServer, database: &str, sql: &str) -> Result<String, S
     }
 }
 
-/// The processes whose command line names `data_dir` (the postmaster: `postgres -D <dir>`) or
-/// whose working directory is in it (the postmaster and every backend), read from /proc.
-fn processes_of(data_dir: &Path) -> Vec<String> {
-    let data_dir = data_dir.to_string_lossy().into_owned();
-    let mut found = Vec::new();
-    for entry in fs::read_dir("/proc").expect("/proc is readable").flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.parse::<u32>().is_err() || name == std::process::id().to_string() {
-            continue;
-        }
-        let cmdline = fs::read(entry.path().join("cmdline"))
-            .map(|bytes| String::from_utf8_lossy(&bytes).replace('\0', " "))
-            .unwrap_or_default();
-        let cwd = fs::read_link(entry.path().join("cwd"))
-            .map(|cwd| cwd.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if cmdline.contains(&data_dir) || cwd.starts_with(&data_dir) {
-            found.push(format!("{name}: {cmdline} (in {cwd})"));
-        }
-    }
-    found
-}
-
 /// Whether something accepts TCP connections on `port` of 127.0.0.1.
 fn port_open(port: u16) -> bool {
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -109,7 +86,7 @@ fn pgrep(data_dir: &Path) -> String {
 
 /// Asserts that no process of the cluster in `data_dir` runs and nothing listens on `port`.
 fn assert_gone(data_dir: &Path, port: u16) {
-    let processes = processes_of(data_dir);
+    let processes = processes_using(data_dir);
     assert!(processes.is_empty(), "left running: {processes:#?}");
     let pgrep = pgrep(data_dir);
     assert!(pgrep.is_empty(), "pgrep still finds: {pgrep}");
@@ -131,7 +108,7 @@ fn a_private_server_answers_restarts_serves_databases_and_leaves_nothing_behind(
     );
     assert!(server.is_running());
     assert!(
-        !processes_of(&data_dir).is_empty(),
+        !processes_using(&data_dir).is_empty(),
         "the postmaster is found"
     );
 
