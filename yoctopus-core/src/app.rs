@@ -20,6 +20,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::api::Api;
+use crate::cluster::ClusterNode;
 use crate::connection::{
     Connection, ConnectionId, ConnectionParts, NodeId, SettingsObserver, UpgradeRequest,
 };
@@ -31,6 +32,8 @@ use crate::lifecycle::Lifecycle;
 use crate::listener::Refusal;
 use crate::plugin::{BoxFuture, Handler, MethodDef, Plugin};
 use crate::protocol::{Outcome, ReplyHead};
+use crate::register::Register;
+use crate::served_api::ApiChannels;
 use crate::services::{Services, StateEntry};
 use crate::settings::{AnySettings, SettingsRegistry, SettingsStore};
 use crate::transport::{Message, Outbound, WriteGate};
@@ -47,6 +50,10 @@ pub(crate) struct AppParts {
     pub(crate) message_handler: Option<MessageHandler>,
     pub(crate) max_json_depth: usize,
     pub(crate) node: NodeId,
+    /// The register the server's connections enter (a cluster node answers from it too).
+    pub(crate) register: Arc<Register>,
+    pub(crate) api: ApiChannels,
+    pub(crate) cluster: Option<Arc<ClusterNode>>,
 }
 
 /// A connection admitted by the upgrade checks, with its first settings.
@@ -164,7 +171,13 @@ impl App {
                 value,
             })
             .collect();
-        let services = Arc::new(Services::new(builder_state, parts.on_error));
+        let services = Arc::new(Services::new(
+            builder_state,
+            parts.on_error,
+            parts.register,
+            parts.api,
+            parts.cluster,
+        ));
         for plugin in &parts.plugins {
             services
                 .add_state(provided_by(plugin))
@@ -180,7 +193,7 @@ impl App {
             &services,
             parts.binary_handler.as_ref(),
         )?;
-        services.publish_api(Api::new(&plan.router).read());
+        services.publish_first_api(Api::new(&plan.router).read());
         Ok(Arc::new_cyclic(|app: &Weak<Self>| {
             let observer: Weak<dyn SettingsObserver> = app.clone();
             Self {

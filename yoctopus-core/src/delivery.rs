@@ -166,7 +166,11 @@ impl LocalDelivery {
     /// [`deliver_matching_now`](Self::deliver_matching_now), giving the thread to other tasks
     /// whenever this one has used its scheduling budget (a fan-out to thousands of connections is
     /// thousands of system calls).
-    async fn deliver_matching_in_turn(&self, filter: &SettingsFilter, push: &Push) -> usize {
+    pub(crate) async fn deliver_matching_in_turn(
+        &self,
+        filter: &SettingsFilter,
+        push: &Push,
+    ) -> usize {
         let connections = self.register.snapshot();
         let Some(first) = connections.first() else {
             return 0;

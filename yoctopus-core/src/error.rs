@@ -92,6 +92,14 @@ pub enum ServerError {
     /// The server definition is inconsistent.
     #[error("invalid server configuration")]
     Config(#[from] ConfigError),
+    /// The cluster could not be joined: its NATS server did not answer, or refused.
+    #[error("cannot join the cluster at {url}: {message}")]
+    Cluster {
+        /// The NATS URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The listening socket could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {

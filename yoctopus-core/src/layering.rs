@@ -14,6 +14,7 @@
 //! extract       what handlers and listeners ask for by type
 //! listener      what listeners return: `Data`, `Reject`, `Refusal`, `Changed`
 //! services      state, the register handle, delivery, the served API, the error hook
+//! cluster       many servers as one through NATS: the cluster backend of delivery
 //! served_api    the API served now and its changes
 //! fault         server-side faults and the hook that hears them
 //! connections   the register handle plugins use
@@ -48,6 +49,7 @@ const BOTTOM_UP: &[&str] = &[
     "connections",
     "fault",
     "served_api",
+    "cluster",
     "services",
     "listener",
     "extract",

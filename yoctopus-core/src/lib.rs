@@ -67,6 +67,7 @@ mod app;
 #[cfg(test)]
 mod arbitrary_input;
 mod builtin;
+mod cluster;
 mod connection;
 mod connections;
 mod delivery;
@@ -98,6 +99,7 @@ pub mod __private;
 pub use api::{Api, AsyncApiInfo};
 pub use builtin::yoctopus;
 pub use bytes::Bytes;
+pub use cluster::Cluster;
 pub use connection::{Connection, ConnectionId, IdError, NodeId, UpgradeRequest};
 pub use connections::{Connections, Gathered};
 pub use delivery::{

@@ -12,13 +12,13 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use serde_json::Value;
-use tokio::sync::watch;
 
+use crate::cluster::ClusterNode;
 use crate::connections::Connections;
 use crate::delivery::{Delivery, LocalDelivery};
 use crate::fault::{ErrorEvent, ErrorHook};
 use crate::register::Register;
-use crate::served_api::ServedApi;
+use crate::served_api::{ApiChannels, ServedApi};
 
 /// One shared value, with the plugin that provides it (`None`: the builder's).
 #[derive(Clone)]
@@ -36,20 +36,37 @@ pub(crate) struct Services {
     register: Arc<Register>,
     connections: Connections,
     /// The `api:api` `read` answer of the plugins now registered; a change wakes its watchers.
-    api: watch::Sender<Arc<Value>>,
+    api: ApiChannels,
+    /// The cluster this server is a node of, if any.
+    cluster: Option<Arc<ClusterNode>>,
 }
 
 impl Services {
-    pub(crate) fn new(state: Vec<StateEntry>, on_error: Option<ErrorHook>) -> Self {
-        let register = Arc::new(Register::default());
-        let delivery: Arc<dyn Delivery> = Arc::new(LocalDelivery::new(Arc::clone(&register)));
+    /// Services over `register`, delivering through `cluster` when the server is a node of one.
+    pub(crate) fn new(
+        state: Vec<StateEntry>,
+        on_error: Option<ErrorHook>,
+        register: Arc<Register>,
+        api: ApiChannels,
+        cluster: Option<Arc<ClusterNode>>,
+    ) -> Self {
+        let delivery: Arc<dyn Delivery> = match &cluster {
+            Some(cluster) => Arc::clone(cluster) as Arc<dyn Delivery>,
+            None => Arc::new(LocalDelivery::new(Arc::clone(&register))),
+        };
         Self {
             state: ArcSwap::from_pointee(state),
             on_error,
             connections: Connections::new(delivery, Arc::clone(&register)),
             register,
-            api: watch::Sender::new(Arc::new(Value::Null)),
+            api,
+            cluster,
         }
+    }
+
+    /// The cluster this server is a node of, if any.
+    pub(crate) fn cluster(&self) -> Option<&Arc<ClusterNode>> {
+        self.cluster.as_ref()
     }
 
     /// The register handle plugins use.
@@ -105,12 +122,29 @@ impl Services {
 
     /// The `api:api` `read` answer now, and a wake-up when it changes.
     pub(crate) fn api(&self) -> ServedApi {
-        ServedApi::new(self.api.subscribe())
+        self.api.subscribe()
     }
 
-    /// Publishes a new API to its watchers.
+    /// Publishes the API the server starts with.
+    pub(crate) fn publish_first_api(&self, read: Value) {
+        self.api.publish(Arc::new(read));
+    }
+
+    /// Publishes a new API to its watchers, on every node of the cluster.
     pub(crate) fn publish_api(&self, read: Value) {
-        self.api.send_replace(Arc::new(read));
+        let read = Arc::new(read);
+        self.api.publish(Arc::clone(&read));
+        if let Some(cluster) = &self.cluster {
+            let cluster = Arc::clone(cluster);
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn(async move { cluster.announce_api(&read).await });
+                }
+                Err(_) => tracing::warn!(
+                    "the API changed outside the server's runtime: the other servers of the cluster were not told"
+                ),
+            }
+        }
     }
 
     pub(crate) fn report_error(&self, event: &ErrorEvent) {

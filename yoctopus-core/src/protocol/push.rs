@@ -36,6 +36,15 @@ impl Push {
         std::str::from_utf8(&self.frame).expect("a push is rendered from JSON")
     }
 
+    /// A push whose frame was rendered elsewhere (by another node of a cluster) and arrives as
+    /// it was rendered; `None` unless it is a JSON object, since anything on the network may
+    /// have sent it.
+    pub(crate) fn from_frame(frame: bytes::Bytes) -> Option<Self> {
+        let is_object = frame.first() == Some(&b'{')
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&frame).is_ok();
+        is_object.then_some(Self { frame })
+    }
+
     pub(crate) fn into_frame(self) -> bytes::Bytes {
         self.frame
     }

@@ -13,10 +13,13 @@ use tokio::sync::watch;
 use super::network::Limits;
 use super::{accept_loop, liveness, AllowedOrigins, Network, Server, TlsConfig};
 use crate::app::{App, AppParts, BinaryHandler, MessageHandler};
+use crate::cluster::{Cluster, ClusterNode};
 use crate::connection::{Connection, NodeId};
 use crate::error::{ConfigError, ServerError};
 use crate::fault::{ErrorEvent, ErrorHook};
 use crate::plugin::Plugin;
+use crate::register::Register;
+use crate::served_api::ApiChannels;
 use crate::transport::Message;
 
 /// Describes a server; [`start`](Self::start) runs it.
@@ -46,7 +49,8 @@ pub struct ServerBuilder {
     binary_handler: Option<BinaryHandler>,
     message_handler: Option<MessageHandler>,
     pub(super) tls: Option<TlsConfig>,
-    node: Option<NodeId>,
+    pub(super) node: Option<NodeId>,
+    pub(super) cluster: Option<Cluster>,
 }
 
 /// Defaults, chosen to hold at 10,000 connections (see the README's table of options).
@@ -75,6 +79,7 @@ impl Default for ServerBuilder {
             message_handler: None,
             tls: None,
             node: None,
+            cluster: None,
         }
     }
 }
@@ -186,6 +191,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Makes this server a node of `cluster`: pushes, multicasts and register queries reach the
+    /// connections of every server of the cluster (see [`Cluster`]). Without one, the server
+    /// is on its own.
+    pub fn cluster(mut self, cluster: Cluster) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
     /// Adds a plugin (made by the `plugin()` function `#[plugin]` generates).
     pub fn plugin(mut self, plugin: Plugin) -> Self {
         self.plugins.push(plugin);
@@ -288,20 +301,13 @@ impl ServerBuilder {
         Ok(crate::Api::new(&router))
     }
 
-    /// Checks the definition, binds the socket and starts serving; returns once listening.
+    /// Checks the definition, binds the socket, joins the cluster if one is given, and starts
+    /// serving; returns once listening.
     ///
     /// The bundled [`yoctopus`](crate::yoctopus) plugin is added first.
     pub async fn start(mut self) -> Result<Server, ServerError> {
         self.plugins.insert(0, crate::yoctopus::plugin());
-        let app = App::new(AppParts {
-            plugins: self.plugins,
-            state: self.state,
-            on_error: self.on_error,
-            binary_handler: self.binary_handler,
-            message_handler: self.message_handler,
-            max_json_depth: self.limits.max_json_depth,
-            node: self.node.unwrap_or_else(NodeId::random),
-        })?;
+        let node = self.node.unwrap_or_else(NodeId::random);
         let tls = self.tls.as_ref().map(TlsConfig::acceptor).transpose()?;
         let addr = SocketAddr::new(self.host, self.port);
         let listener = TcpListener::bind(addr)
@@ -310,6 +316,35 @@ impl ServerBuilder {
         let local_addr = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { addr, source })?;
+        let register = Arc::new(Register::default());
+        let api = ApiChannels::new();
+        let cluster = match &self.cluster {
+            Some(cluster) => Some(
+                ClusterNode::join(cluster, node, Arc::clone(&register), api.remote_changes())
+                    .await?,
+            ),
+            None => None,
+        };
+        let app = App::new(AppParts {
+            plugins: self.plugins,
+            state: self.state,
+            on_error: self.on_error,
+            binary_handler: self.binary_handler,
+            message_handler: self.message_handler,
+            max_json_depth: self.limits.max_json_depth,
+            node,
+            register,
+            api,
+            cluster: cluster.clone(),
+        });
+        let app = match (app, cluster) {
+            (Ok(app), _) => app,
+            (Err(error), Some(cluster)) => {
+                cluster.leave().await;
+                return Err(error.into());
+            }
+            (Err(error), None) => return Err(error.into()),
+        };
         let network = Arc::new(Network::new(
             app,
             local_addr,

@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::{ServerBuilder, TlsConfig};
+use crate::cluster::Cluster;
 use crate::error::ConfigError;
 
 impl ServerBuilder {
@@ -21,6 +22,9 @@ impl ServerBuilder {
     /// | `TLS_KEY`, `TLS_CERT` | [`tls`](Self::tls) | paths to PEM files; both or neither |
     /// | `TLS_CHAIN` | [`TlsConfig::chain`]: intermediates served with the certificate (the original's `caPath`) | path to a PEM file; needs `TLS_KEY` and `TLS_CERT` |
     /// | `TLS_CLIENT_CA` | [`TlsConfig::require_client_certificates`]: mutual TLS | path to a PEM file; needs `TLS_KEY` and `TLS_CERT` |
+    /// | `NATS_URL` | [`cluster`](Self::cluster): join the cluster meeting at this NATS server | `nats://host:port`, comma-separated for several |
+    /// | `CLUSTER_NAME` | [`Cluster::name`] | `A-Z a-z 0-9 _ -`, at most 64; needs `NATS_URL` |
+    /// | `NODE_ID` | [`node_id`](Self::node_id) | 16 hex digits |
     ///
     /// `TLS_CA` is refused with an error that names both: it meant the chain to some and the
     /// client CA to others, and a wrong guess either breaks every browser or lets every client in.
@@ -63,6 +67,28 @@ impl ServerBuilder {
         }
         if let Some(bytes) = positive::<usize>(&lookup, "MAX_MESSAGE_BYTES")? {
             builder = builder.max_message_size(bytes);
+        }
+        if let Some(node) = parse::<crate::NodeId>(&lookup, "NODE_ID")? {
+            builder = builder.node_id(node);
+        }
+        match (lookup("NATS_URL"), lookup("CLUSTER_NAME")) {
+            (Some(url), name) => {
+                let mut cluster = Cluster::nats(url.trim());
+                if let Some(name) = name {
+                    cluster = cluster.name(name.trim());
+                }
+                cluster.check()?;
+                builder = builder.cluster(cluster);
+            }
+            (None, Some(name)) => {
+                return Err(ConfigError::InvalidValue {
+                    name: "CLUSTER_NAME",
+                    value: name,
+                    problem: "a cluster name needs NATS_URL, the NATS server the cluster meets at"
+                        .to_owned(),
+                });
+            }
+            (None, None) => {}
         }
         if let Some(value) = lookup("TLS_CA") {
             return Err(ConfigError::InvalidValue {
@@ -181,6 +207,37 @@ mod tests {
         assert_eq!(builder.limits.ping_interval, Duration::from_millis(1500));
         assert_eq!(builder.limits.max_lost_pings, 5);
         assert_eq!(builder.limits.max_message_size, 4096);
+    }
+
+    #[test]
+    fn a_nats_url_makes_the_server_a_node_of_a_cluster() {
+        assert!(from(&[]).unwrap().cluster.is_none());
+        let builder = from(&[
+            ("NATS_URL", " nats://127.0.0.1:4222 "),
+            ("CLUSTER_NAME", "chat"),
+            ("NODE_ID", "00000000000000ab"),
+        ])
+        .unwrap();
+        assert_eq!(
+            builder.cluster,
+            Some(crate::Cluster::nats("nats://127.0.0.1:4222").name("chat"))
+        );
+        assert_eq!(builder.node, Some(crate::NodeId::new(0xab)));
+
+        for (vars, named) in [
+            (&[("CLUSTER_NAME", "chat")][..], "CLUSTER_NAME"),
+            (
+                &[("NATS_URL", "nats://h:1"), ("CLUSTER_NAME", "a.b")],
+                "CLUSTER_NAME",
+            ),
+            (&[("NATS_URL", " ")], "NATS_URL"),
+            (&[("NODE_ID", "12")], "NODE_ID"),
+        ] {
+            match from(vars) {
+                Err(ConfigError::InvalidValue { name, .. }) => assert_eq!(name, named),
+                other => panic!("{vars:?} gave {other:?}"),
+            }
+        }
     }
 
     #[test]

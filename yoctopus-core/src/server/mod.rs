@@ -157,6 +157,9 @@ impl Server {
                 .wait_empty(Instant::now() + CLOSE_HANDSHAKE_TIMEOUT)
                 .await;
         }
+        if let Some(cluster) = self.network.app().services().cluster() {
+            cluster.leave().await;
+        }
         tracing::info!("server stopped");
     }
 }
