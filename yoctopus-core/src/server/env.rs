@@ -24,6 +24,10 @@ impl ServerBuilder {
     /// | `TLS_CLIENT_CA` | [`TlsConfig::require_client_certificates`]: mutual TLS | path to a PEM file; needs `TLS_KEY` and `TLS_CERT` |
     /// | `NATS_URL` | [`cluster`](Self::cluster): join the cluster meeting at this NATS server | `nats://host:port`, comma-separated for several |
     /// | `CLUSTER_NAME` | [`Cluster::name`] | `A-Z a-z 0-9 _ -`, at most 64; needs `NATS_URL` |
+    /// | `CLUSTER_HEARTBEAT_MS` | [`Cluster::heartbeat_interval`] | milliseconds, more than 0; needs `NATS_URL` |
+    /// | `CLUSTER_EXPIRE_MS` | [`Cluster::expire_after`] | milliseconds, more than the heartbeat; needs `NATS_URL` |
+    /// | `CLUSTER_GATHER_TIMEOUT_MS` | [`Cluster::gather_timeout`] | milliseconds, more than 0; needs `NATS_URL` |
+    /// | `CLUSTER_REQUEST_TIMEOUT_MS` | [`Cluster::request_timeout`] | milliseconds, more than 0; needs `NATS_URL` |
     /// | `NODE_ID` | [`node_id`](Self::node_id) | 16 hex digits |
     ///
     /// `TLS_CA` is refused with an error that names both: it meant the chain to some and the
@@ -71,24 +75,8 @@ impl ServerBuilder {
         if let Some(node) = parse::<crate::NodeId>(&lookup, "NODE_ID")? {
             builder = builder.node_id(node);
         }
-        match (lookup("NATS_URL"), lookup("CLUSTER_NAME")) {
-            (Some(url), name) => {
-                let mut cluster = Cluster::nats(url.trim());
-                if let Some(name) = name {
-                    cluster = cluster.name(name.trim());
-                }
-                cluster.check()?;
-                builder = builder.cluster(cluster);
-            }
-            (None, Some(name)) => {
-                return Err(ConfigError::InvalidValue {
-                    name: "CLUSTER_NAME",
-                    value: name,
-                    problem: "a cluster name needs NATS_URL, the NATS server the cluster meets at"
-                        .to_owned(),
-                });
-            }
-            (None, None) => {}
+        if let Some(cluster) = cluster_from(&lookup)? {
+            builder = builder.cluster(cluster);
         }
         if let Some(value) = lookup("TLS_CA") {
             return Err(ConfigError::InvalidValue {
@@ -129,6 +117,51 @@ impl ServerBuilder {
         }
         Ok(builder)
     }
+}
+
+/// The variables that shape a cluster, none of which means anything without `NATS_URL`.
+const CLUSTER_VARIABLES: [&str; 5] = [
+    "CLUSTER_NAME",
+    "CLUSTER_HEARTBEAT_MS",
+    "CLUSTER_EXPIRE_MS",
+    "CLUSTER_GATHER_TIMEOUT_MS",
+    "CLUSTER_REQUEST_TIMEOUT_MS",
+];
+
+/// The cluster `NATS_URL` and the `CLUSTER_*` variables describe, if any.
+fn cluster_from(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Cluster>, ConfigError> {
+    let Some(url) = lookup("NATS_URL") else {
+        return match CLUSTER_VARIABLES
+            .into_iter()
+            .find_map(|name| Some((name, lookup(name)?)))
+        {
+            Some((name, value)) => Err(ConfigError::InvalidValue {
+                name,
+                value,
+                problem: "it shapes a cluster, which needs NATS_URL: the NATS server the cluster meets at".to_owned(),
+            }),
+            None => Ok(None),
+        };
+    };
+    let mut cluster = Cluster::nats(url.trim());
+    if let Some(name) = lookup("CLUSTER_NAME") {
+        cluster = cluster.name(name.trim());
+    }
+    let millis = |name| positive::<u64>(lookup, name).map(|ms| ms.map(Duration::from_millis));
+    if let Some(interval) = millis("CLUSTER_HEARTBEAT_MS")? {
+        cluster = cluster.heartbeat_interval(interval);
+    }
+    if let Some(silence) = millis("CLUSTER_EXPIRE_MS")? {
+        cluster = cluster.expire_after(silence);
+    }
+    if let Some(timeout) = millis("CLUSTER_GATHER_TIMEOUT_MS")? {
+        cluster = cluster.gather_timeout(timeout);
+    }
+    if let Some(timeout) = millis("CLUSTER_REQUEST_TIMEOUT_MS")? {
+        cluster = cluster.request_timeout(timeout);
+    }
+    cluster.check()?;
+    Ok(Some(cluster))
 }
 
 fn parse<T>(
@@ -216,11 +249,22 @@ mod tests {
             ("NATS_URL", " nats://127.0.0.1:4222 "),
             ("CLUSTER_NAME", "chat"),
             ("NODE_ID", "00000000000000ab"),
+            ("CLUSTER_HEARTBEAT_MS", "250"),
+            ("CLUSTER_EXPIRE_MS", "1000"),
+            ("CLUSTER_GATHER_TIMEOUT_MS", "300"),
+            ("CLUSTER_REQUEST_TIMEOUT_MS", "400"),
         ])
         .unwrap();
         assert_eq!(
             builder.cluster,
-            Some(crate::Cluster::nats("nats://127.0.0.1:4222").name("chat"))
+            Some(
+                crate::Cluster::nats("nats://127.0.0.1:4222")
+                    .name("chat")
+                    .heartbeat_interval(Duration::from_millis(250))
+                    .expire_after(Duration::from_millis(1000))
+                    .gather_timeout(Duration::from_millis(300))
+                    .request_timeout(Duration::from_millis(400))
+            )
         );
         assert_eq!(builder.node, Some(crate::NodeId::new(0xab)));
 
@@ -232,6 +276,18 @@ mod tests {
             ),
             (&[("NATS_URL", " ")], "NATS_URL"),
             (&[("NODE_ID", "12")], "NODE_ID"),
+            (
+                &[("CLUSTER_GATHER_TIMEOUT_MS", "100")],
+                "CLUSTER_GATHER_TIMEOUT_MS",
+            ),
+            (
+                &[("NATS_URL", "nats://h:1"), ("CLUSTER_HEARTBEAT_MS", "0")],
+                "CLUSTER_HEARTBEAT_MS",
+            ),
+            (
+                &[("NATS_URL", "nats://h:1"), ("CLUSTER_HEARTBEAT_MS", "5000")],
+                "expire_after",
+            ),
         ] {
             match from(vars) {
                 Err(ConfigError::InvalidValue { name, .. }) => assert_eq!(name, named),
