@@ -414,6 +414,9 @@ impl App {
             max_in_flight,
         });
         self.services.register().insert(connection.clone());
+        if let Some(cluster) = self.services.cluster() {
+            cluster.connection_changed(&connection, None);
+        }
         lifecycle
             .connection_opened(&connection, &self.services, upgrade)
             .await;
@@ -428,6 +431,9 @@ impl App {
             .connection_closed(connection, &self.services, code)
             .await;
         self.services.register().remove(connection.id());
+        if let Some(cluster) = self.services.cluster() {
+            cluster.connection_closed(connection.id());
+        }
     }
 
     /// Reads one text frame and decides what answers it.
@@ -503,6 +509,9 @@ impl SettingsObserver for App {
         old: &Arc<dyn AnySettings>,
         new: &Arc<dyn AnySettings>,
     ) {
+        if let Some(cluster) = self.services.cluster() {
+            cluster.connection_changed(connection, Some(self.registry.plugin_at(index)));
+        }
         self.plan.load().lifecycle.settings_changed(
             connection,
             &self.services,

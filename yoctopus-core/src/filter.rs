@@ -62,6 +62,11 @@ impl SettingsFilter {
         self
     }
 
+    /// The value the filter wants for `plugin.setting`, when it names that setting.
+    pub(crate) fn pinned(&self, plugin: &str, setting: &str) -> Option<&Value> {
+        self.plugins.get(plugin)?.get(setting)
+    }
+
     /// Whether `connection`'s settings match.
     pub fn matches(&self, connection: &Connection) -> bool {
         self.resolve(connection.registry()).matches(connection)

@@ -4,18 +4,32 @@
 //! One task per subscription, each taking its messages in order: pushes to one connection from
 //! one sender stay in order, and a multicast is applied before the next one. Survey answers,
 //! which may be large, are written by a task of their own so they hold up nothing.
+//!
+//! One exception: the others' topic announcements are taken by the same task as the requests
+//! for this node's connections, announcements first. A node announces a topic before it sends
+//! anything that follows from it, and NATS keeps one sender's messages in order; taking both in
+//! one task keeps that order here, so a push that tells a client of a join is never delivered
+//! before this node can route to the joiner.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Notify};
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
-use super::link::Link;
+use super::holders::{Holders, Taken};
+use super::holdings::{Holdings, Transition};
+use super::link::{Link, NoAnswer};
 use super::membership::{Heard, Members};
-use super::wire::{Answer, ApiChange, Beat, Delivered, FoundWire, Presence, Request, Subjects};
+use super::routes::Token;
+use super::wire::{
+    Answer, ApiChange, Beat, Delivered, FoundWire, HoldingsAnswer, Interest, Presence, Request,
+    Subjects,
+};
 use crate::connection::NodeId;
 use crate::delivery::{Command, DeliveryError, Listing, LocalDelivery, Survey};
 use crate::protocol::Push;
@@ -38,25 +52,111 @@ pub(crate) struct Responder {
     /// Woken to send a heartbeat now (a newcomer said hello).
     pub(crate) beat_now: Notify,
     pub(crate) expire_after: Duration,
+    /// This node's topics.
+    pub(crate) holdings: Arc<Holdings>,
+    /// The others' topics.
+    pub(crate) holders: Arc<Holders>,
+    /// The nodes being asked for all they hold, so a node is asked once at a time.
+    pub(crate) resyncing: Mutex<HashSet<NodeId>>,
+    /// How long a topic let go stays subscribed, answering with nothing, for the nodes that
+    /// have not heard yet that it was let go.
+    pub(crate) linger: Duration,
 }
 
 impl Responder {
-    /// Answers requests for this node's connections (`node.<own id>`).
-    pub(crate) async fn answer_own(self: Arc<Self>, mut subscription: async_nats::Subscriber) {
-        while let Some(message) = subscription.next().await {
-            let Some(reply) = message.reply.clone() else {
-                continue;
-            };
-            let answer = match Request::decode(&message.payload) {
-                Some((Request::Survey { id, filter, export }, _)) => {
-                    let listing = self.local.survey_now(&Survey { filter, id, export });
-                    answer_bytes(self.own, 0, found_of(listing), false)
-                }
-                Some((request, frame)) => delivered_bytes(self.apply(request, frame)),
-                None => delivered_bytes(Delivered::Unreadable),
-            };
-            self.send_answer(reply.to_string(), answer).await;
+    /// Answers requests for this node's connections (`node.<own id>`), and hears the others'
+    /// topic announcements (`interest`) first (see the module's comment).
+    pub(crate) async fn answer_own(
+        self: Arc<Self>,
+        mut own: async_nats::Subscriber,
+        mut interest: async_nats::Subscriber,
+    ) {
+        loop {
+            tokio::select! {
+                biased;
+                Some(message) = interest.next() => self.hear_interest(&message.payload),
+                Some(message) = own.next() => self.answer_one(message).await,
+                else => return,
+            }
         }
+    }
+
+    async fn answer_one(self: &Arc<Self>, message: async_nats::Message) {
+        let Some(reply) = message.reply.clone() else {
+            return;
+        };
+        let answer = match Request::decode(&message.payload) {
+            Some((Request::Survey { id, filter, export }, _)) => {
+                let listing = self.local.survey_now(&Survey { filter, id, export });
+                answer_bytes(self.own, 0, found_of(listing), false)
+            }
+            Some((Request::Holdings, _)) => {
+                let (seq, tokens) = self.holdings.snapshot();
+                serde_json::to_vec(&HoldingsAnswer { seq, tokens })
+                    .unwrap_or_default()
+                    .into()
+            }
+            Some((request, frame)) => delivered_bytes(self.apply(request, frame)),
+            None => delivered_bytes(Delivered::Unreadable),
+        };
+        self.send_answer(reply.to_string(), answer).await;
+    }
+
+    /// Another node took up or let go a topic.
+    fn hear_interest(self: &Arc<Self>, payload: &[u8]) {
+        let Ok(interest) = serde_json::from_slice::<Interest>(payload) else {
+            tracing::debug!("an unreadable topic announcement was dropped");
+            return;
+        };
+        if interest.node == self.own {
+            return;
+        }
+        let taken = self
+            .holders
+            .heard(interest.node, interest.seq, interest.token, interest.held);
+        if taken == Taken::Missed {
+            self.resync(interest.node);
+        }
+    }
+
+    /// Asks `node` for every topic it holds, once at a time, and takes its answer in whole.
+    fn resync(self: &Arc<Self>, node: NodeId) {
+        let asking = self
+            .resyncing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(node);
+        if !asking {
+            return;
+        }
+        let responder = Arc::clone(self);
+        tokio::spawn(async move {
+            let request = Request::Holdings.encode(None);
+            match responder
+                .link
+                .request(responder.subjects.node(node), request)
+                .await
+            {
+                Ok(answer) => match serde_json::from_slice::<HoldingsAnswer>(&answer.payload) {
+                    Ok(holdings) => {
+                        responder
+                            .holders
+                            .replace(node, holdings.seq, holdings.tokens);
+                        tracing::debug!(%node, seq = holdings.seq, "learned the topics of a server");
+                    }
+                    Err(_) => tracing::warn!(%node, "a server sent unreadable topics"),
+                },
+                Err(NoAnswer::NoResponders) => responder.holders.forget(node),
+                Err(NoAnswer::Unavailable(error)) => {
+                    tracing::warn!(%node, %error, "could not learn the topics of a server; asking again at its next heartbeat");
+                }
+            }
+            responder
+                .resyncing
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(&node);
+        });
     }
 
     /// A push or close for one of this node's connections.
@@ -67,7 +167,9 @@ impl Responder {
                 None => return Delivered::Unreadable,
             },
             Request::Close { id, code, reason } => (id, Command::Close { code, reason }),
-            Request::Multicast { .. } | Request::Survey { .. } => return Delivered::Unreadable,
+            Request::Multicast { .. } | Request::Survey { .. } | Request::Holdings => {
+                return Delivered::Unreadable
+            }
         };
         match self.local.deliver_now(id, command) {
             Ok(()) => Delivered::Ok,
@@ -76,8 +178,9 @@ impl Responder {
         }
     }
 
-    /// Answers multicasts and surveys for every node (`all`).
-    pub(crate) async fn answer_all(self: Arc<Self>, mut subscription: async_nats::Subscriber) {
+    /// Answers multicasts and surveys for every node (`all`), or for the holders of one topic
+    /// (`topic.<token>`).
+    pub(crate) async fn answer_shared(self: Arc<Self>, mut subscription: async_nats::Subscriber) {
         while let Some(message) = subscription.next().await {
             let reply = message.reply.as_ref().map(ToString::to_string);
             match Request::decode(&message.payload) {
@@ -105,6 +208,93 @@ impl Responder {
                 }
             }
         }
+    }
+
+    /// Subscribes to the topics this node takes up and tells the others, in the order of the
+    /// transitions; unsubscribes from a topic let go once it has lingered.
+    pub(crate) async fn keep_interest(
+        self: Arc<Self>,
+        mut transitions: mpsc::UnboundedReceiver<Transition>,
+    ) {
+        let mut subscribed: HashMap<Token, AbortHandle> = HashMap::new();
+        let mut lingering: HashMap<Token, Instant> = HashMap::new();
+        let mut sweep = tokio::time::interval(self.linger);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                transition = transitions.recv() => {
+                    let Some(transition) = transition else { return };
+                    if transition.held {
+                        lingering.remove(&transition.token);
+                        if let std::collections::hash_map::Entry::Vacant(entry) =
+                            subscribed.entry(transition.token)
+                        {
+                            if let Some(task) = self.subscribe_topic(transition.token).await {
+                                entry.insert(task);
+                            }
+                        }
+                    } else {
+                        lingering.insert(transition.token, Instant::now() + self.linger);
+                    }
+                    self.announce(transition).await;
+                }
+                _ = sweep.tick() => {
+                    let now = Instant::now();
+                    lingering.retain(|token, until| {
+                        if *until > now {
+                            return true;
+                        }
+                        if !self.holdings.holds(*token) {
+                            if let Some(task) = subscribed.remove(token) {
+                                task.abort();
+                            }
+                        }
+                        false
+                    });
+                }
+            }
+        }
+    }
+
+    /// Subscribes to `token`'s subject, answered by a task of its own; `None` when NATS refused.
+    async fn subscribe_topic(self: &Arc<Self>, token: Token) -> Option<AbortHandle> {
+        match self
+            .link
+            .client()
+            .subscribe(self.subjects.topic(token))
+            .await
+        {
+            Ok(subscription) => {
+                let task = tokio::spawn(Arc::clone(self).answer_shared(subscription));
+                Some(task.abort_handle())
+            }
+            Err(error) => {
+                tracing::warn!(%error, token, "could not subscribe to a topic; its multicasts will miss this server");
+                None
+            }
+        }
+    }
+
+    /// Tells the others of `transition`. Whether or not NATS took it, it counts as announced:
+    /// deliveries waiting for it would fail anyway while NATS is away, and the others learn of
+    /// a lost announcement from the next heartbeat.
+    async fn announce(&self, transition: Transition) {
+        let interest = Interest {
+            node: self.own,
+            seq: transition.seq,
+            token: transition.token,
+            held: transition.held,
+        };
+        if let Ok(payload) = serde_json::to_vec(&interest) {
+            if let Err(error) = self
+                .link
+                .publish(self.subjects.interest(), None, payload.into())
+                .await
+            {
+                tracing::debug!(%error, "a topic announcement was not sent; the next heartbeat tells it");
+            }
+        }
+        self.holdings.announced(transition.seq);
     }
 
     /// Sends `listing` in parts no larger than [`ANSWER_PART_BYTES`], the last with `more: false`.
@@ -144,8 +334,17 @@ impl Responder {
                     connections = beat.connections,
                     "a server joined the cluster"
                 ),
-                Heard::Left => tracing::info!(node = %beat.node, "a server left the cluster"),
+                Heard::Left => {
+                    self.holders.forget(beat.node);
+                    tracing::info!(node = %beat.node, "a server left the cluster");
+                }
                 Heard::Alive | Heard::Nothing => {}
+            }
+            if beat.presence != Presence::Leaving
+                && beat.node != self.own
+                && self.holders.is_behind(beat.node, beat.interest_seq)
+            {
+                self.resync(beat.node);
             }
             if beat.presence == Presence::Hello && beat.node != self.own {
                 self.beat_now.notify_one();
@@ -181,6 +380,7 @@ impl Responder {
                 self.beat(presence).await;
             }
             for (node, silent) in self.members.expire(Instant::now()) {
+                self.holders.forget(node);
                 tracing::warn!(
                     %node,
                     silent_ms = silent.as_millis() as u64,
@@ -197,6 +397,7 @@ impl Responder {
             presence,
             expire_ms: self.expire_after.as_millis() as u64,
             connections: self.register.len(),
+            interest_seq: self.holdings.announced_seq(),
         };
         let Ok(payload) = serde_json::to_vec(&beat) else {
             return;

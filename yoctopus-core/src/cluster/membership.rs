@@ -114,6 +114,7 @@ mod tests {
             presence,
             expire_ms: 3000,
             connections: 2,
+            interest_seq: 0,
         }
     }
 

@@ -8,28 +8,37 @@
 //!   to that node's own subject alone and its answer comes back (queued, unknown, stopped
 //!   reading). A node that is gone has no subscriber: NATS says so at once, and the connection
 //!   is unknown. This node's own connections never touch NATS.
-//! - **Multicast**: published once to `all`, evaluated by every node against its own
+//! - **Multicast**: published once, evaluated by every node it reaches against its own
 //!   connections; each answers how many it reached, and the counts are gathered.
-//! - **Register queries** (count, list, select, export): published once to `all`, gathered like
-//!   a multicast's counts; a look-up by id goes to the one node that holds the id.
+//! - **Register queries** (count, list, select, export): published once, gathered like a
+//!   multicast's counts; a look-up by id goes to the one node that holds the id.
 //! - **API changes**: a node whose plugins change publishes its new API to `api`; every node's
 //!   watchers (the `api` plugin's subscribers) hear it.
 //!
-//! Membership ([`membership`]) is by heartbeat; a gather ([`gather`]) waits for every member's
-//! answer until the gather timeout, then answers what arrived, marked incomplete. NATS away
+//! Membership ([`membership`]) is by heartbeat; a gather ([`gather`]) waits for every node it
+//! was sent to until the gather timeout, then answers what arrived, marked incomplete. NATS away
 //! ([`link`]): everything that needs another node fails at once with
 //! [`DeliveryError::Unavailable`]; the client reconnects and resubscribes by itself, and the log
 //! says which window may have been missed.
 //!
-//! What a node listens to is its own subject, `all`, `members` and `api`: adding nodes adds no
-//! work to the others for pushes by id, which is most of a chat's traffic. Multicasts and
-//! queries reach every node; BENCHMARKS.md has the figures and where that stops scaling.
+//! # Interest: who hears what
+//! A node subscribes to its own subject, `all`, `members`, `api` and `interest`, and to the
+//! topics of its connections. Pushes by id, most of a chat's traffic, cost the other nodes
+//! nothing. A multicast or query whose filter pins a declared route
+//! ([`ServerBuilder::cluster_route`](crate::ServerBuilder::cluster_route), see [`routes`]) goes
+//! to the topic's subject: only the nodes holding a connection on that value receive it, and
+//! the sender waits for those it knows of ([`holdings`] announces this node's topics,
+//! [`holders`] keeps the others'). Any other filter can match anywhere, so it goes to `all`.
+//! BENCHMARKS.md has the figures and where each stops scaling.
 
 mod answering;
 mod config;
 mod gather;
+mod holders;
+mod holdings;
 mod link;
 mod membership;
+mod routes;
 mod wire;
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -43,10 +52,14 @@ pub use self::config::Cluster;
 
 use self::answering::Responder;
 use self::gather::{Collected, Pending, Replies};
+use self::holders::Holders;
+use self::holdings::Holdings;
 use self::link::{Link, NoAnswer};
 use self::membership::Members;
+pub(crate) use self::routes::Route;
+use self::routes::{Routes, Token};
 use self::wire::{Answer, ApiChange, Delivered, Presence, Request, Subjects};
-use crate::connection::{ConnectionId, NodeId};
+use crate::connection::{Connection, ConnectionId, NodeId};
 use crate::delivery::{
     Command, Delivery, DeliveryError, DeliveryFuture, Found, Listing, LocalDelivery, Survey,
 };
@@ -66,6 +79,7 @@ const SETTLE_MAX: std::time::Duration = std::time::Duration::from_millis(500);
 pub(crate) struct ClusterNode {
     responder: Arc<Responder>,
     replies: Arc<Replies>,
+    routes: Routes,
     gather_timeout: std::time::Duration,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -75,6 +89,7 @@ impl ClusterNode {
     pub(crate) async fn join(
         config: &Cluster,
         own: NodeId,
+        routes: Vec<Route>,
         register: Arc<Register>,
         remote_api: RemoteApiChanges,
     ) -> Result<Arc<Self>, ServerError> {
@@ -101,13 +116,15 @@ impl ClusterNode {
         let all = subscribe(subjects.all()).await;
         let members_subscription = subscribe(subjects.members()).await;
         let api = subscribe(subjects.api()).await;
+        let interest = subscribe(subjects.interest()).await;
         let answers = subscribe(replies.wildcard()).await;
         let subscribe_failed = |error: async_nats::SubscribeError| failed(error.to_string());
-        let (own_subscription, all, members_subscription, api, answers) = (
+        let (own_subscription, all, members_subscription, api, interest, answers) = (
             own_subscription.map_err(subscribe_failed)?,
             all.map_err(subscribe_failed)?,
             members_subscription.map_err(subscribe_failed)?,
             api.map_err(subscribe_failed)?,
+            interest.map_err(subscribe_failed)?,
             answers.map_err(subscribe_failed)?,
         );
         link.flush()
@@ -115,6 +132,7 @@ impl ClusterNode {
             .map_err(|error| failed(error.to_string()))?;
 
         let members = Arc::new(Members::new(own));
+        let (holdings, transitions) = Holdings::new();
         let responder = Arc::new(Responder {
             own,
             link,
@@ -125,10 +143,15 @@ impl ClusterNode {
             remote_api,
             beat_now: Notify::new(),
             expire_after: config.expire_after,
+            holdings: Arc::new(holdings),
+            holders: Arc::new(Holders::default()),
+            resyncing: Mutex::new(std::collections::HashSet::new()),
+            linger: config.gather_timeout + config.request_timeout,
         });
         let tasks = vec![
-            tokio::spawn(Arc::clone(&responder).answer_own(own_subscription)),
-            tokio::spawn(Arc::clone(&responder).answer_all(all)),
+            tokio::spawn(Arc::clone(&responder).answer_own(own_subscription, interest)),
+            tokio::spawn(Arc::clone(&responder).answer_shared(all)),
+            tokio::spawn(Arc::clone(&responder).keep_interest(transitions)),
             tokio::spawn(Arc::clone(&responder).hear_members(members_subscription)),
             tokio::spawn(Arc::clone(&responder).hear_api(api)),
             tokio::spawn(Arc::clone(&replies).route(answers)),
@@ -139,6 +162,7 @@ impl ClusterNode {
         let node = Arc::new(Self {
             responder,
             replies,
+            routes: Routes::new(routes),
             gather_timeout: config.gather_timeout,
             tasks: Mutex::new(tasks.into_iter().chain([beating]).collect()),
         });
@@ -150,6 +174,28 @@ impl ClusterNode {
             "joined the cluster"
         );
         Ok(node)
+    }
+
+    /// Connection `connection` opened, or changed settings of `plugin` (any plugin when
+    /// `None`): its topics may have changed.
+    pub(crate) fn connection_changed(&self, connection: &Connection, plugin: Option<&str>) {
+        if self.routes.is_empty() || plugin.is_some_and(|plugin| !self.routes.routes_plugin(plugin))
+        {
+            return;
+        }
+        // A late change of a connection already gone must not bring its topics back.
+        if plugin.is_some() && self.responder.register.get(connection.id()).is_none() {
+            return;
+        }
+        let topics = self.routes.topics_of(connection);
+        self.responder.holdings.set(connection.id(), topics);
+    }
+
+    /// Connection `id` closed.
+    pub(crate) fn connection_closed(&self, id: ConnectionId) {
+        if !self.routes.is_empty() {
+            self.responder.holdings.set(id, Vec::new());
+        }
     }
 
     /// Says goodbye, so the others stop waiting for this node at once, and stops listening.
@@ -197,6 +243,7 @@ impl ClusterNode {
             Command::Close { code, reason } => Request::Close { id, code, reason }.encode(None),
         };
         let responder = &self.responder;
+        responder.holdings.caught_up().await;
         let answer = match responder
             .link
             .request(responder.subjects.node(id.node()), payload)
@@ -217,22 +264,28 @@ impl ClusterNode {
         }
     }
 
-    /// Publishes `request` to every node; the answers are then gathered with
-    /// [`Sent::collect`], so this node can do its own share meanwhile.
+    /// Publishes `request` to every node, or to the holders of `topic` when it has one; the
+    /// answers are then gathered with [`Sent::collect`], so this node can do its own share
+    /// meanwhile.
     async fn send_to_all(
         &self,
         request: &Request,
         frame: Option<&[u8]>,
+        topic: Option<Token>,
     ) -> Result<Sent, DeliveryError> {
         let responder = &self.responder;
         responder.link.ready()?;
-        let expected = responder.members.others();
+        responder.holdings.caught_up().await;
+        let (subject, expected) = match topic {
+            Some(token) => (responder.subjects.topic(token), responder.holders.of(token)),
+            None => (responder.subjects.all(), responder.members.others()),
+        };
         let pending = self.replies.open();
         let deadline = Instant::now() + self.gather_timeout;
         responder
             .link
             .publish(
-                responder.subjects.all(),
+                subject,
                 Some(pending.subject().to_owned()),
                 request.encode(frame),
             )
@@ -255,6 +308,7 @@ impl ClusterNode {
             export: survey.export,
         };
         let responder = &self.responder;
+        responder.holdings.caught_up().await;
         let answer = match responder
             .link
             .request(responder.subjects.node(id.node()), request.encode(None))
@@ -351,7 +405,10 @@ impl Delivery for ClusterNode {
                 filter: filter.clone(),
             };
             // Out to the others first, so they work while this node does its own.
-            let sent = self.send_to_all(&request, Some(push.frame())).await?;
+            let topic = self.routes.topic_of(&filter);
+            let sent = self
+                .send_to_all(&request, Some(push.frame()), topic)
+                .await?;
             let here = self
                 .responder
                 .local
@@ -377,7 +434,11 @@ impl Delivery for ClusterNode {
                 id: None,
                 export: survey.export,
             };
-            let sent = self.send_to_all(&request, None).await?;
+            let topic = survey
+                .filter
+                .as_ref()
+                .and_then(|filter| self.routes.topic_of(filter));
+            let sent = self.send_to_all(&request, None, topic).await?;
             let mut listing = self.responder.local.survey_now(&survey);
             let collected = sent.collect().await;
             warn_incomplete("a register query", &collected);

@@ -8,6 +8,8 @@
 //! | `all` | every node | multicasts and register queries; each node answers on the reply subject |
 //! | `members` | every node | heartbeats: a node joining, alive, leaving |
 //! | `api` | every node | a node's API changed |
+//! | `interest` | every node | a node took up or let go a topic (see [`routes`](super::routes)) |
+//! | `topic.<token>` | the nodes holding the topic | multicasts and register queries that pin a route; answered like `all` |
 //!
 //! A request is one line of JSON (the [`Request`]) and, for pushes and multicasts, a newline and
 //! the push's frame exactly as it will be written to the WebSocket: rendered once, on the node
@@ -17,6 +19,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::routes::Token;
 use crate::connection::{ConnectionId, NodeId};
 use crate::filter::SettingsFilter;
 
@@ -48,6 +51,14 @@ impl Subjects {
     pub(crate) fn api(&self) -> String {
         format!("{}.api", self.prefix)
     }
+
+    pub(crate) fn interest(&self) -> String {
+        format!("{}.interest", self.prefix)
+    }
+
+    pub(crate) fn topic(&self, token: Token) -> String {
+        format!("{}.topic.{token:016x}", self.prefix)
+    }
 }
 
 /// A request to one node (on its subject) or to all (on `all`).
@@ -70,6 +81,8 @@ pub(crate) enum Request {
         id: Option<ConnectionId>,
         export: bool,
     },
+    /// Tell every topic held (a node that missed some of the announcements asks).
+    Holdings,
 }
 
 impl Request {
@@ -150,6 +163,23 @@ pub(crate) enum Presence {
     Leaving,
 }
 
+/// A node's answer to [`Request::Holdings`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct HoldingsAnswer {
+    /// The number of its latest transition.
+    pub(crate) seq: u64,
+    pub(crate) tokens: Vec<Token>,
+}
+
+/// A node took up or let go a topic, on `interest`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Interest {
+    pub(crate) node: NodeId,
+    pub(crate) seq: u64,
+    pub(crate) token: Token,
+    pub(crate) held: bool,
+}
+
 /// A heartbeat on `members`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Beat {
@@ -159,6 +189,9 @@ pub(crate) struct Beat {
     pub(crate) expire_ms: u64,
     /// Its open connections.
     pub(crate) connections: usize,
+    /// The number of its latest topic transition announced.
+    #[serde(default)]
+    pub(crate) interest_seq: u64,
 }
 
 /// A node's API changed, on `api`.
