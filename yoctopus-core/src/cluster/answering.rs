@@ -61,6 +61,9 @@ pub(crate) struct Responder {
     /// How long a topic let go stays subscribed, answering with nothing, for the nodes that
     /// have not heard yet that it was let go.
     pub(crate) linger: Duration,
+    /// This node's routes' fingerprint, and the nodes already warned of routing differently.
+    pub(crate) routes: u64,
+    pub(crate) warned_routes: Mutex<HashSet<NodeId>>,
 }
 
 impl Responder {
@@ -340,6 +343,19 @@ impl Responder {
                 }
                 Heard::Alive | Heard::Nothing => {}
             }
+            if beat.node != self.own && beat.routes != self.routes {
+                let first = self
+                    .warned_routes
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(beat.node);
+                if first {
+                    tracing::error!(
+                        node = %beat.node,
+                        "a server of the cluster declares other routes (ServerBuilder::cluster_route) than this one: multicasts and queries pinning a route miss connections between the two; give every server the same routes"
+                    );
+                }
+            }
             if beat.presence != Presence::Leaving
                 && beat.node != self.own
                 && self.holders.is_behind(beat.node, beat.interest_seq)
@@ -398,6 +414,7 @@ impl Responder {
             expire_ms: self.expire_after.as_millis() as u64,
             connections: self.register.len(),
             interest_seq: self.holdings.announced_seq(),
+            routes: self.routes,
         };
         let Ok(payload) = serde_json::to_vec(&beat) else {
             return;

@@ -115,6 +115,7 @@ mod tests {
             expire_ms: 3000,
             connections: 2,
             interest_seq: 0,
+            routes: 0,
         }
     }
 

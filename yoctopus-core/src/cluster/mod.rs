@@ -131,6 +131,7 @@ impl ClusterNode {
             .await
             .map_err(|error| failed(error.to_string()))?;
 
+        let routes = Routes::new(routes);
         let members = Arc::new(Members::new(own));
         let (holdings, transitions) = Holdings::new();
         let responder = Arc::new(Responder {
@@ -147,6 +148,8 @@ impl ClusterNode {
             holders: Arc::new(Holders::default()),
             resyncing: Mutex::new(std::collections::HashSet::new()),
             linger: config.gather_timeout + config.request_timeout,
+            routes: routes.fingerprint(),
+            warned_routes: Mutex::new(std::collections::HashSet::new()),
         });
         let tasks = vec![
             tokio::spawn(Arc::clone(&responder).answer_own(own_subscription, interest)),
@@ -162,7 +165,7 @@ impl ClusterNode {
         let node = Arc::new(Self {
             responder,
             replies,
-            routes: Routes::new(routes),
+            routes,
             gather_timeout: config.gather_timeout,
             tasks: Mutex::new(tasks.into_iter().chain([beating]).collect()),
         });

@@ -70,6 +70,20 @@ impl Routes {
         topics
     }
 
+    /// A fingerprint of the routes, in order: servers of one cluster must route alike.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        let names: Vec<Value> = self
+            .routes
+            .iter()
+            .map(|route| Value::String(format!("{}.{}", route.plugin, route.setting)))
+            .collect();
+        let all = Route {
+            plugin: String::new(),
+            setting: String::new(),
+        };
+        token(&all, &Value::Array(names))
+    }
+
     /// Whether a change of plugin `plugin`'s settings may change a connection's topics.
     pub(crate) fn routes_plugin(&self, plugin: &str) -> bool {
         self.routes.iter().any(|route| route.plugin == plugin)
@@ -131,6 +145,21 @@ mod tests {
             assert_eq!(routes.topic_of(&unrouted), None, "{unrouted:?}");
         }
         assert_eq!(Routes::default().topic_of(&general), None);
+    }
+
+    #[test]
+    fn routing_alike_is_recognised() {
+        let user = Route {
+            plugin: "chat".to_owned(),
+            setting: "user".to_owned(),
+        };
+        let one = Routes::new(vec![room()]);
+        assert_eq!(one.fingerprint(), Routes::new(vec![room()]).fingerprint());
+        assert_ne!(one.fingerprint(), Routes::default().fingerprint());
+        assert_ne!(
+            one.fingerprint(),
+            Routes::new(vec![room(), user]).fingerprint()
+        );
     }
 
     #[test]

@@ -192,6 +192,9 @@ pub(crate) struct Beat {
     /// The number of its latest topic transition announced.
     #[serde(default)]
     pub(crate) interest_seq: u64,
+    /// A fingerprint of its routes: nodes that route differently miss each other's multicasts.
+    #[serde(default)]
+    pub(crate) routes: u64,
 }
 
 /// A node's API changed, on `api`.
