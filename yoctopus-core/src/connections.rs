@@ -95,9 +95,15 @@ impl Connections {
 
     /// How many connections are open.
     pub async fn count(&self) -> Result<Gathered<usize>, DeliveryError> {
-        let listing = self.survey(None, false).await?;
+        let survey = Survey {
+            filter: None,
+            id: None,
+            export: false,
+            count_only: true,
+        };
+        let listing = self.delivery.survey(survey).await?;
         Ok(Gathered {
-            value: listing.found.len(),
+            value: listing.count,
             complete: listing.complete,
         })
     }
@@ -126,6 +132,7 @@ impl Connections {
             filter: None,
             id: Some(id),
             export: true,
+            count_only: false,
         };
         let listing = self.delivery.survey(survey).await?;
         Ok(listing.found.into_iter().find_map(|found| found.settings))
@@ -158,6 +165,7 @@ impl Connections {
             filter,
             id: None,
             export,
+            count_only: false,
         };
         self.delivery.survey(survey).await
     }

@@ -79,6 +79,9 @@ pub struct Survey {
     pub id: Option<ConnectionId>,
     /// Whether to tell each connection's settings (its export).
     pub export: bool,
+    /// Only how many: [`Listing::found`] stays empty and [`Listing::count`] says (a cluster then
+    /// sends numbers, not ids).
+    pub count_only: bool,
 }
 
 /// One connection a survey found.
@@ -93,8 +96,10 @@ pub struct Found {
 /// What a survey found.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Listing {
-    /// The connections found, in no particular order.
+    /// The connections found, in no particular order (none for a `count_only` survey).
     pub found: Vec<Found>,
+    /// How many connections were found.
+    pub count: usize,
     /// Whether every node answered; a single server always does.
     pub complete: bool,
 }
@@ -194,19 +199,26 @@ impl LocalDelivery {
             (Some(filter), Some(first)) => Some(filter.resolve(first.registry())),
             _ => None,
         };
-        let found = connections
-            .iter()
-            .filter(|connection| {
-                filter
-                    .as_ref()
-                    .is_none_or(|filter| filter.matches(connection))
-            })
+        let matching = connections.iter().filter(|connection| {
+            filter
+                .as_ref()
+                .is_none_or(|filter| filter.matches(connection))
+        });
+        if survey.count_only {
+            return Listing {
+                found: Vec::new(),
+                count: matching.count(),
+                complete: true,
+            };
+        }
+        let found: Vec<Found> = matching
             .map(|connection| Found {
                 id: connection.id(),
                 settings: survey.export.then(|| connection.export_settings()),
             })
             .collect();
         Listing {
+            count: found.len(),
             found,
             complete: true,
         }

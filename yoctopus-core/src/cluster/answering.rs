@@ -89,9 +89,10 @@ impl Responder {
             return;
         };
         let answer = match Request::decode(&message.payload) {
-            Some((Request::Survey { id, filter, export }, _)) => {
-                let listing = self.local.survey_now(&Survey { filter, id, export });
-                answer_bytes(self.own, 0, found_of(listing), false)
+            Some((request @ Request::Survey { .. }, _)) => {
+                let listing = self.local.survey_now(&survey_of(request));
+                let count = listing.count;
+                listing_answer(self.own, found_of(listing), count, false)
             }
             Some((Request::Holdings, _)) => {
                 let (seq, tokens) = self.holdings.snapshot();
@@ -194,15 +195,15 @@ impl Responder {
                     };
                     let reached = self.local.deliver_matching_in_turn(&filter, &push).await;
                     if let Some(reply) = reply {
-                        let answer = answer_bytes(self.own, reached, Vec::new(), false);
+                        let answer = multicast_answer(self.own, reached);
                         self.send_answer(reply, answer).await;
                     }
                 }
-                Some((Request::Survey { filter, id, export }, _)) => {
+                Some((request @ Request::Survey { .. }, _)) => {
                     let Some(reply) = reply else { continue };
                     let responder = Arc::clone(&self);
                     tokio::spawn(async move {
-                        let listing = responder.local.survey_now(&Survey { filter, id, export });
+                        let listing = responder.local.survey_now(&survey_of(request));
                         responder.send_listing(reply, listing).await;
                     });
                 }
@@ -302,19 +303,25 @@ impl Responder {
 
     /// Sends `listing` in parts no larger than [`ANSWER_PART_BYTES`], the last with `more: false`.
     async fn send_listing(&self, reply: String, listing: Listing) {
+        if listing.found.is_empty() {
+            let answer = listing_answer(self.own, Vec::new(), listing.count, false);
+            return self.send_answer(reply, answer).await;
+        }
         let mut part = Vec::new();
         let mut part_bytes = 0;
         for found in found_of(listing) {
             let bytes = serde_json::to_vec(&found).map_or(0, |bytes| bytes.len()) + 1;
             if !part.is_empty() && part_bytes + bytes > ANSWER_PART_BYTES {
-                let answer = answer_bytes(self.own, 0, std::mem::take(&mut part), true);
+                let count = part.len();
+                let answer = listing_answer(self.own, std::mem::take(&mut part), count, true);
                 self.send_answer(reply.clone(), answer).await;
                 part_bytes = 0;
             }
             part.push(found);
             part_bytes += bytes;
         }
-        self.send_answer(reply, answer_bytes(self.own, 0, part, false))
+        let count = part.len();
+        self.send_answer(reply, listing_answer(self.own, part, count, false))
             .await;
     }
 
@@ -440,14 +447,51 @@ fn found_of(listing: Listing) -> Vec<FoundWire> {
         .collect()
 }
 
-fn answer_bytes(node: NodeId, reached: usize, found: Vec<FoundWire>, more: bool) -> Bytes {
-    let answer = Answer {
+/// The survey a request asks for.
+fn survey_of(request: Request) -> Survey {
+    match request {
+        Request::Survey {
+            filter,
+            id,
+            export,
+            count_only,
+        } => Survey {
+            filter,
+            id,
+            export,
+            count_only,
+        },
+        _ => Survey {
+            filter: None,
+            id: None,
+            export: false,
+            count_only: true,
+        },
+    }
+}
+
+fn multicast_answer(node: NodeId, reached: usize) -> Bytes {
+    answer_bytes(&Answer {
         node,
         reached,
+        found: Vec::new(),
+        count: 0,
+        more: false,
+    })
+}
+
+fn listing_answer(node: NodeId, found: Vec<FoundWire>, count: usize, more: bool) -> Bytes {
+    answer_bytes(&Answer {
+        node,
+        reached: 0,
         found,
+        count,
         more,
-    };
-    serde_json::to_vec(&answer).unwrap_or_default().into()
+    })
+}
+
+fn answer_bytes(answer: &Answer) -> Bytes {
+    serde_json::to_vec(answer).unwrap_or_default().into()
 }
 
 fn delivered_bytes(delivered: Delivered) -> Bytes {

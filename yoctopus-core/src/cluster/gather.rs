@@ -159,6 +159,7 @@ mod tests {
             node: NodeId::new(node),
             reached,
             found: Vec::new(),
+            count: 0,
             more,
         }
     }

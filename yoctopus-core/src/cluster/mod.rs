@@ -305,11 +305,7 @@ impl ClusterNode {
         let Some(id) = survey.id else {
             return Ok(Listing::default());
         };
-        let request = Request::Survey {
-            filter: survey.filter,
-            id: Some(id),
-            export: survey.export,
-        };
+        let request = Request::survey(&survey);
         let responder = &self.responder;
         responder.holdings.caught_up().await;
         let answer = match responder
@@ -321,6 +317,7 @@ impl ClusterNode {
             Err(NoAnswer::NoResponders) => {
                 return Ok(Listing {
                     found: Vec::new(),
+                    count: 0,
                     complete: true,
                 })
             }
@@ -329,8 +326,10 @@ impl ClusterNode {
         let answer: Answer = serde_json::from_slice(&answer.payload).map_err(|_| {
             DeliveryError::Unavailable(format!("server {} sent an unreadable answer", id.node()))
         })?;
+        let count = answer.count;
         Ok(Listing {
             found: found_in([answer]),
+            count,
             complete: true,
         })
     }
@@ -432,11 +431,7 @@ impl Delivery for ClusterNode {
                 }
                 return self.survey_elsewhere(survey).await;
             }
-            let request = Request::Survey {
-                filter: survey.filter.clone(),
-                id: None,
-                export: survey.export,
-            };
+            let request = Request::survey(&survey);
             let topic = survey
                 .filter
                 .as_ref()
@@ -445,6 +440,11 @@ impl Delivery for ClusterNode {
             let mut listing = self.responder.local.survey_now(&survey);
             let collected = sent.collect().await;
             warn_incomplete("a register query", &collected);
+            listing.count += collected
+                .answers
+                .iter()
+                .map(|answer| answer.count)
+                .sum::<usize>();
             listing.found.extend(found_in(collected.answers));
             listing.complete = collected.complete;
             Ok(listing)

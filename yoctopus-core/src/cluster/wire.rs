@@ -80,12 +80,24 @@ pub(crate) enum Request {
         filter: Option<SettingsFilter>,
         id: Option<ConnectionId>,
         export: bool,
+        #[serde(default)]
+        count_only: bool,
     },
     /// Tell every topic held (a node that missed some of the announcements asks).
     Holdings,
 }
 
 impl Request {
+    /// The request for `survey`.
+    pub(crate) fn survey(survey: &crate::delivery::Survey) -> Self {
+        Self::Survey {
+            filter: survey.filter.clone(),
+            id: survey.id,
+            export: survey.export,
+            count_only: survey.count_only,
+        }
+    }
+
     /// The request on the wire, with `frame` after it when it carries one.
     pub(crate) fn encode(&self, frame: Option<&[u8]>) -> Bytes {
         let mut out = BytesMut::with_capacity(96 + frame.map_or(0, <[u8]>::len)).writer();
@@ -144,6 +156,9 @@ pub(crate) struct Answer {
     /// For a survey: connections found.
     #[serde(default)]
     pub(crate) found: Vec<FoundWire>,
+    /// For a survey: how many connections this part tells of (the only answer to a count).
+    #[serde(default)]
+    pub(crate) count: usize,
     /// Whether more parts of this answer follow (a large survey answer is split so that no
     /// message exceeds the NATS server's payload limit).
     #[serde(default)]
