@@ -220,7 +220,7 @@ impl Responder {
         self: Arc<Self>,
         mut transitions: mpsc::UnboundedReceiver<Transition>,
     ) {
-        let mut subscribed: HashMap<Token, AbortHandle> = HashMap::new();
+        let mut subscribed = TopicTasks::default();
         let mut lingering: HashMap<Token, Instant> = HashMap::new();
         let mut sweep = tokio::time::interval(self.linger);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -231,7 +231,7 @@ impl Responder {
                     if transition.held {
                         lingering.remove(&transition.token);
                         if let std::collections::hash_map::Entry::Vacant(entry) =
-                            subscribed.entry(transition.token)
+                            subscribed.0.entry(transition.token)
                         {
                             if let Some(task) = self.subscribe_topic(transition.token).await {
                                 entry.insert(task);
@@ -249,7 +249,7 @@ impl Responder {
                             return true;
                         }
                         if !self.holdings.holds(*token) {
-                            if let Some(task) = subscribed.remove(token) {
+                            if let Some(task) = subscribed.0.remove(token) {
                                 task.abort();
                             }
                         }
@@ -445,6 +445,19 @@ fn found_of(listing: Listing) -> Vec<FoundWire> {
             settings: found.settings,
         })
         .collect()
+}
+
+/// The tasks answering on the topics this node subscribed to; they end with the interest task,
+/// so a node that left the cluster answers nothing more.
+#[derive(Default)]
+struct TopicTasks(HashMap<Token, AbortHandle>);
+
+impl Drop for TopicTasks {
+    fn drop(&mut self) {
+        for task in self.0.values() {
+            task.abort();
+        }
+    }
 }
 
 /// The survey a request asks for.

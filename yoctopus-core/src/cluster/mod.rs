@@ -75,6 +75,9 @@ const SETTLE_QUIET: std::time::Duration = std::time::Duration::from_millis(50);
 /// ...and at most this long.
 const SETTLE_MAX: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// How long leaving may wait for NATS to take the last messages.
+const LEAVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// This server as a node of a cluster: delivery to every node's connections.
 pub(crate) struct ClusterNode {
     responder: Arc<Responder>,
@@ -212,6 +215,13 @@ impl ClusterNode {
             .drain(..)
         {
             task.abort();
+        }
+        let client = self.responder.link.client();
+        if tokio::time::timeout(LEAVE_TIMEOUT, client.drain())
+            .await
+            .is_err()
+        {
+            tracing::debug!("the NATS connection did not drain in time");
         }
         tracing::info!(node = %self.responder.own, "left the cluster");
     }
