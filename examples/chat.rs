@@ -15,6 +15,21 @@
 //! {"meta":{"id":4,"endpoint":"chat:users","method":"read"},"data":null}
 //! ```
 //!
+//! # As a cluster
+//!
+//! With `NATS_URL` set, each chat server is a node of one cluster, and the contract below holds
+//! across them: start a NATS server (`nats-server -a 127.0.0.1 -p 4222`), then
+//!
+//! ```text
+//! NATS_URL=nats://127.0.0.1:4222 PORT=3001 cargo run --example chat
+//! NATS_URL=nats://127.0.0.1:4222 PORT=3002 cargo run --example chat
+//! NATS_URL=nats://127.0.0.1:4222 PORT=3003 cargo run --example chat
+//! ```
+//!
+//! and users on different ports share rooms, direct messages and `chat:users`. Nothing in the
+//! plugin knows: `Connections` reaches every server's connections. The route on `chat.room`
+//! sends a room's queries only to the servers with someone in it.
+//!
 //! # The contract
 //!
 //! - `ws://HOST:PORT/?user=NAME`, NAME being 1 to 32 characters of `A-Z a-z 0-9 _ -`; anything
@@ -506,6 +521,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
     let server = ServerBuilder::from_env()?
+        // With `NATS_URL` set, the server is one of a cluster, and a room's queries go only to
+        // the servers with someone in the room; alone, the route changes nothing.
+        .cluster_route("chat", "room")
         .plugins(plugins())
         .start()
         .await?;
@@ -545,14 +563,14 @@ mod tests {
     }
 
     /// How long any one wait may take.
-    const WAIT: Duration = Duration::from_secs(10);
+    pub(super) const WAIT: Duration = Duration::from_secs(10);
 
     async fn start() -> Server {
         start_with(Server::builder()).await
     }
 
     /// The example's plugin on `builder`, on a free port of 127.0.0.1.
-    async fn start_with(builder: ServerBuilder) -> Server {
+    pub(super) async fn start_with(builder: ServerBuilder) -> Server {
         builder
             .port(0)
             .plugins(super::plugins())
@@ -563,8 +581,8 @@ mod tests {
 
     /// A client over a TCP stream of its own, so that a test can also drop it without a close
     /// frame. Pushes that arrive while it waits for a reply are kept, in order, for `push`.
-    struct Client {
-        socket: WebSocketStream<TcpStream>,
+    pub(super) struct Client {
+        pub(super) socket: WebSocketStream<TcpStream>,
         next_id: u64,
         pushes: VecDeque<Value>,
     }
@@ -572,7 +590,7 @@ mod tests {
     impl Client {
         /// Connects as `user` and makes one request, whose reply proves that the server has
         /// entered the connection in its register (it does so after the `101`).
-        async fn connect(server: &Server, user: &str) -> Self {
+        pub(super) async fn connect(server: &Server, user: &str) -> Self {
             let mut client = Self::try_connect(server.local_addr(), &format!("/?user={user}"))
                 .await
                 .unwrap_or_else(|error| panic!("{user} connects: {error}"));
@@ -600,7 +618,7 @@ mod tests {
         }
 
         /// Sends a request without waiting; answers its id.
-        async fn send(&mut self, endpoint: &str, method: &str, data: Value) -> u64 {
+        pub(super) async fn send(&mut self, endpoint: &str, method: &str, data: Value) -> u64 {
             self.next_id += 1;
             let request = json!({
                 "meta": {"id": self.next_id, "endpoint": endpoint, "method": method},
@@ -628,7 +646,7 @@ mod tests {
         }
 
         /// The next reply; pushes before it are kept.
-        async fn reply(&mut self) -> Value {
+        pub(super) async fn reply(&mut self) -> Value {
             loop {
                 let message = self.receive().await;
                 if message["meta"]["method"] == "notify" {
@@ -640,7 +658,7 @@ mod tests {
         }
 
         /// Sends a request and waits for its reply.
-        async fn request(&mut self, endpoint: &str, method: &str, data: Value) -> Value {
+        pub(super) async fn request(&mut self, endpoint: &str, method: &str, data: Value) -> Value {
             let id = self.send(endpoint, method, data).await;
             let reply = self.reply().await;
             assert_eq!(
@@ -651,13 +669,19 @@ mod tests {
         }
 
         /// Sends a request and asserts its whole reply is `ok` with `data`.
-        async fn assert_ok(&mut self, endpoint: &str, method: &str, request: Value, data: Value) {
+        pub(super) async fn assert_ok(
+            &mut self,
+            endpoint: &str,
+            method: &str,
+            request: Value,
+            data: Value,
+        ) {
             let reply = self.request(endpoint, method, request).await;
             assert_eq!(reply, ok(self.next_id, endpoint, method, data));
         }
 
         /// Sends a request and asserts its whole reply is an error saying `error`.
-        async fn assert_error(
+        pub(super) async fn assert_error(
             &mut self,
             endpoint: &str,
             method: &str,
@@ -668,7 +692,7 @@ mod tests {
             assert_eq!(reply, refused(self.next_id, endpoint, method, error));
         }
 
-        async fn join(&mut self, room: &str, users: &[&str]) {
+        pub(super) async fn join(&mut self, room: &str, users: &[&str]) {
             self.assert_ok(
                 "chat:room",
                 "join",
@@ -678,7 +702,7 @@ mod tests {
             .await;
         }
 
-        async fn say(&mut self, text: &str, delivered: usize) {
+        pub(super) async fn say(&mut self, text: &str, delivered: usize) {
             self.assert_ok(
                 "chat:message",
                 "create",
@@ -689,7 +713,7 @@ mod tests {
         }
 
         /// The next push (bounded, like every wait).
-        async fn push(&mut self) -> Value {
+        pub(super) async fn push(&mut self) -> Value {
             match self.pushes.pop_front() {
                 Some(push) => push,
                 None => {
@@ -702,36 +726,36 @@ mod tests {
 
         /// Asserts that no push came before the reply to a request sent now: a push made before
         /// this call would have been queued ahead of that reply.
-        async fn assert_no_push(&mut self) {
+        pub(super) async fn assert_no_push(&mut self) {
             let reply = self.request("chat:users", "read", Value::Null).await;
             assert_eq!(reply["meta"]["status"], "ok", "{reply}");
             assert_eq!(self.pushes, VecDeque::<Value>::new(), "no push");
         }
     }
 
-    fn ok(id: u64, endpoint: &str, method: &str, data: Value) -> Value {
+    pub(super) fn ok(id: u64, endpoint: &str, method: &str, data: Value) -> Value {
         json!({
             "meta": {"id": id, "endpoint": endpoint, "method": method, "status": "ok"},
             "data": data,
         })
     }
 
-    fn refused(id: u64, endpoint: &str, method: &str, error: Value) -> Value {
+    pub(super) fn refused(id: u64, endpoint: &str, method: &str, error: Value) -> Value {
         json!({
             "meta": {"id": id, "endpoint": endpoint, "method": method, "status": "error"},
             "error": error,
         })
     }
 
-    fn notify(kind: &str, data: Value) -> Value {
+    pub(super) fn notify(kind: &str, data: Value) -> Value {
         json!({"meta": {"method": "notify", "type": kind}, "data": data})
     }
 
-    fn joined(user: &str, room: &str) -> Value {
+    pub(super) fn joined(user: &str, room: &str) -> Value {
         notify("joined", json!({"user": user, "room": room}))
     }
 
-    fn left(user: &str, room: &str) -> Value {
+    pub(super) fn left(user: &str, room: &str) -> Value {
         notify("left", json!({"user": user, "room": room}))
     }
 
@@ -1211,5 +1235,485 @@ mod tests {
         for name in ["", &"z".repeat(33), "ann lee", "ann/", "é", "ann%2F"] {
             assert!(!is_valid_name(name), "{name}");
         }
+    }
+}
+
+#[cfg(test)]
+mod cluster_tests {
+    //! The contract across a cluster: three chat servers in this process, nodes of one cluster
+    //! meeting on a private NATS server of the test's own, with the users spread over them. What
+    //! one server's connection does is seen by the connections of the other two exactly as by
+    //! its neighbours on the same server.
+
+    use std::time::Duration;
+
+    use serde_json::{json, Value};
+    use yoctopus_core::prelude::*;
+    use yoctopus_core::Cluster;
+    use yoctopus_tests::nats::NatsServer;
+
+    use super::tests::{joined, left, notify, ok, refused, start_with, Client, WAIT};
+
+    /// How long a gather waits for every node: longer than the tests' exchanges could need, so
+    /// that a slow node shows as a failure and not as a shorter answer. Nodes that answer end a
+    /// gather at once.
+    const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
+
+    /// How the cluster's servers route the chat's multicasts and register queries.
+    #[derive(Debug, Clone, Copy)]
+    enum Routing {
+        /// No route: every query goes to every server.
+        Everywhere,
+        /// As `main` runs the chat: a query pinning `chat.room` goes only to the servers with
+        /// someone in the room.
+        ByRoom,
+    }
+
+    impl Routing {
+        fn name(self) -> &'static str {
+            match self {
+                Self::Everywhere => "everywhere",
+                Self::ByRoom => "by-room",
+            }
+        }
+    }
+
+    /// Three chat servers, nodes of one cluster on a NATS server of their own.
+    struct ChatCluster {
+        servers: [Server; 3],
+        nats: NatsServer,
+    }
+
+    impl ChatCluster {
+        /// Starts a NATS server, then three chat servers of cluster `name` on it, one after the
+        /// other: each joins once the earlier ones are members, and learns of them as it starts.
+        async fn start(name: &str, routing: Routing) -> Self {
+            let nats = tokio::task::spawn_blocking(NatsServer::start)
+                .await
+                .expect("the NATS start does not panic")
+                .expect("nats-server starts");
+            let mut servers = Vec::new();
+            for _ in 0..3 {
+                let cluster = Cluster::nats(nats.url())
+                    .name(format!("{name}-{}", routing.name()))
+                    .gather_timeout(GATHER_TIMEOUT);
+                let builder = match routing {
+                    Routing::Everywhere => Server::builder(),
+                    Routing::ByRoom => Server::builder().cluster_route("chat", "room"),
+                };
+                let server = tokio::time::timeout(WAIT, start_with(builder.cluster(cluster)))
+                    .await
+                    .expect("the server joins the cluster in time");
+                servers.push(server);
+            }
+            let servers: [Server; 3] = servers.try_into().expect("three servers");
+            assert_ne!(servers[0].node_id(), servers[1].node_id());
+            assert_ne!(servers[1].node_id(), servers[2].node_id());
+            assert_ne!(servers[0].node_id(), servers[2].node_id());
+            Self { servers, nats }
+        }
+
+        /// Shuts every server down (each within the bounded wait), then the NATS server. A
+        /// server that leaves while another's query waits for it is no longer waited for.
+        async fn shutdown(self) {
+            let Self { servers, nats } = self;
+            for server in servers {
+                tokio::time::timeout(WAIT, server.shutdown())
+                    .await
+                    .expect("the server shuts down in time");
+            }
+            tokio::task::spawn_blocking(move || drop(nats))
+                .await
+                .expect("nats-server stops");
+        }
+    }
+
+    fn message(user: &str, room: &str, text: &str) -> Value {
+        notify("message", json!({"user": user, "room": room, "text": text}))
+    }
+
+    fn direct(from: &str, text: &str) -> Value {
+        notify("direct", json!({"from": from, "text": text}))
+    }
+
+    /// The next `count` pushes of `client`.
+    async fn pushes(client: &mut Client, count: usize) -> Vec<Value> {
+        let mut pushes = Vec::with_capacity(count);
+        for _ in 0..count {
+            pushes.push(client.push().await);
+        }
+        pushes
+    }
+
+    async fn rooms(routing: Routing) {
+        let chat = ChatCluster::start("chat-rooms", routing).await;
+        let [one, two, three] = &chat.servers;
+        let mut dave = Client::connect(one, "dave").await;
+        dave.join("random", &["dave"]).await;
+
+        // Each join answers the room's users from every server, and reaches the members on the
+        // others.
+        let mut ann = Client::connect(one, "ann").await;
+        ann.join("general", &["ann"]).await;
+        let mut bob = Client::connect(two, "bob").await;
+        bob.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("bob", "general"));
+        let mut carol = Client::connect(three, "carol").await;
+        carol.join("general", &["ann", "bob", "carol"]).await;
+        assert_eq!(ann.push().await, joined("carol", "general"));
+        assert_eq!(bob.push().await, joined("carol", "general"));
+        // A second connection of Ann's, on another server: joined for every other connection
+        // (her first one too), Ann once in the users.
+        let mut ann_again = Client::connect(three, "ann").await;
+        ann_again.join("general", &["ann", "bob", "carol"]).await;
+        assert_eq!(ann.push().await, joined("ann", "general"));
+        assert_eq!(bob.push().await, joined("ann", "general"));
+        assert_eq!(carol.push().await, joined("ann", "general"));
+        // Joining the room one is in pushes nothing, anywhere.
+        bob.join("general", &["ann", "bob", "carol"]).await;
+        for client in [&mut dave, &mut ann, &mut bob, &mut carol, &mut ann_again] {
+            client.assert_no_push().await;
+        }
+
+        // A message reaches every other connection in the room, on every server, and counts
+        // them all.
+        ann.say("hello", 3).await;
+        for client in [&mut bob, &mut carol, &mut ann_again] {
+            assert_eq!(client.push().await, message("ann", "general", "hello"));
+        }
+        carol.say("hi all", 3).await;
+        for client in [&mut ann, &mut bob, &mut ann_again] {
+            assert_eq!(client.push().await, message("carol", "general", "hi all"));
+        }
+        for client in [&mut dave, &mut ann, &mut bob, &mut carol, &mut ann_again] {
+            client.assert_no_push().await;
+        }
+
+        // Joining another room is `left` for the old room's members everywhere, `joined` for
+        // the new one's.
+        bob.join("random", &["bob", "dave"]).await;
+        for client in [&mut ann, &mut carol, &mut ann_again] {
+            assert_eq!(client.push().await, left("bob", "general"));
+        }
+        assert_eq!(dave.push().await, joined("bob", "random"));
+        bob.say("anyone?", 1).await;
+        assert_eq!(dave.push().await, message("bob", "random", "anyone?"));
+        ann_again.say("still here", 2).await;
+        for client in [&mut ann, &mut carol] {
+            assert_eq!(client.push().await, message("ann", "general", "still here"));
+        }
+        for client in [&mut dave, &mut ann, &mut bob, &mut carol, &mut ann_again] {
+            client.assert_no_push().await;
+        }
+
+        // Closing the connection (a close frame) is `left` for the members on the other servers.
+        tokio::time::timeout(WAIT, carol.socket.close(None))
+            .await
+            .expect("closed in time")
+            .expect("the close frame is sent");
+        for client in [&mut ann, &mut ann_again] {
+            assert_eq!(client.push().await, left("carol", "general"));
+        }
+        for client in [&mut dave, &mut ann, &mut bob, &mut ann_again] {
+            client.assert_no_push().await;
+        }
+
+        drop((dave, ann, bob, carol, ann_again));
+        chat.shutdown().await;
+    }
+
+    async fn direct_messages(routing: Routing) {
+        let chat = ChatCluster::start("chat-direct", routing).await;
+        let [one, two, three] = &chat.servers;
+        let mut ann = Client::connect(one, "ann").await;
+        let mut bob = Client::connect(two, "bob").await;
+        let mut bob_again = Client::connect(three, "bob").await;
+        let mut bob_third = Client::connect(two, "bob").await;
+        let mut carol = Client::connect(three, "carol").await;
+
+        ann.assert_ok(
+            "chat:direct",
+            "create",
+            json!({"to": "bob", "text": "psst"}),
+            json!({"delivered": 3}),
+        )
+        .await;
+        for client in [&mut bob, &mut bob_again, &mut bob_third] {
+            assert_eq!(client.push().await, direct("ann", "psst"));
+        }
+
+        // To oneself: the user's other connections, on this server and the others, not the
+        // sending one.
+        bob.assert_ok(
+            "chat:direct",
+            "create",
+            json!({"to": "bob", "text": "note to self"}),
+            json!({"delivered": 2}),
+        )
+        .await;
+        for client in [&mut bob_again, &mut bob_third] {
+            assert_eq!(client.push().await, direct("bob", "note to self"));
+        }
+
+        // From the third server to a user on the first alone.
+        bob_again
+            .assert_ok(
+                "chat:direct",
+                "create",
+                json!({"to": "ann", "text": "hi ann"}),
+                json!({"delivered": 1}),
+            )
+            .await;
+        assert_eq!(ann.push().await, direct("bob", "hi ann"));
+
+        // A user connected to no server of the cluster.
+        for client in [&mut ann, &mut bob, &mut carol] {
+            client
+                .assert_error(
+                    "chat:direct",
+                    "create",
+                    json!({"to": "zoe", "text": "hi"}),
+                    json!("user `zoe` is not connected"),
+                )
+                .await;
+        }
+        for client in [
+            &mut ann,
+            &mut bob,
+            &mut bob_again,
+            &mut bob_third,
+            &mut carol,
+        ] {
+            client.assert_no_push().await;
+        }
+
+        drop((ann, bob, bob_again, bob_third, carol));
+        chat.shutdown().await;
+    }
+
+    async fn users(routing: Routing) {
+        let chat = ChatCluster::start("chat-users", routing).await;
+        let [one, two, three] = &chat.servers;
+        let mut zed = Client::connect(three, "zed").await;
+        zed.assert_ok("chat:users", "read", Value::Null, json!({"users": ["zed"]}))
+            .await;
+
+        let mut ann = Client::connect(one, "ann").await;
+        let mut carol = Client::connect(one, "carol").await;
+        let mut ann_again = Client::connect(two, "ann").await;
+        let mut bob = Client::connect(two, "Bob").await;
+        let mut carol_again = Client::connect(three, "carol").await;
+        bob.join("general", &["Bob"]).await;
+        carol_again.join("general", &["Bob", "carol"]).await;
+        assert_eq!(bob.push().await, joined("carol", "general"));
+        for client in [
+            &mut zed,
+            &mut ann,
+            &mut carol,
+            &mut ann_again,
+            &mut bob,
+            &mut carol_again,
+        ] {
+            client
+                .assert_ok(
+                    "chat:users",
+                    "read",
+                    Value::Null,
+                    json!({"users": ["Bob", "ann", "carol", "zed"]}),
+                )
+                .await;
+        }
+
+        drop((zed, ann, carol, ann_again, bob, carol_again));
+        chat.shutdown().await;
+    }
+
+    async fn rate_limit(routing: Routing) {
+        let chat = ChatCluster::start("chat-rate", routing).await;
+        let [one, two, three] = &chat.servers;
+        let mut ann = Client::connect(one, "ann").await;
+        let mut bob = Client::connect(two, "bob").await;
+        let mut bob_again = Client::connect(three, "bob").await;
+        ann.join("general", &["ann"]).await;
+        bob.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("bob", "general"));
+        bob_again.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("bob", "general"));
+        assert_eq!(bob.push().await, joined("bob", "general"));
+
+        // Bob's first connection sends eleven, at once; then his second, on another server,
+        // sends ten within the same second: its window is its own.
+        let text = |connection: &str, n: usize| format!("{connection} {n}");
+        let mut sent = Vec::new();
+        for n in 1..=11 {
+            let data = json!({"text": text("first", n)});
+            sent.push(bob.send("chat:message", "create", data).await);
+        }
+        let mut sent_again = Vec::new();
+        for n in 1..=10 {
+            let data = json!({"text": text("second", n)});
+            sent_again.push(bob_again.send("chat:message", "create", data).await);
+        }
+
+        let mut answered_again = Vec::new();
+        for _ in &sent_again {
+            let reply = bob_again.reply().await;
+            let id = reply["meta"]["id"].as_u64().expect("a numeric id");
+            assert_eq!(
+                reply,
+                ok(id, "chat:message", "create", json!({"delivered": 2}))
+            );
+            answered_again.push(id);
+        }
+        answered_again.sort_unstable();
+        assert_eq!(answered_again, sent_again, "each answered once");
+
+        let mut limited = Vec::new();
+        let mut answered = Vec::new();
+        for _ in &sent {
+            let reply = bob.reply().await;
+            let id = reply["meta"]["id"].as_u64().expect("a numeric id");
+            if reply != ok(id, "chat:message", "create", json!({"delivered": 2})) {
+                assert_eq!(
+                    reply,
+                    refused(
+                        id,
+                        "chat:message",
+                        "create",
+                        json!("rate limited: more than 10 messages within one second")
+                    )
+                );
+                limited.push(id);
+            }
+            answered.push(id);
+        }
+        answered.sort_unstable();
+        assert_eq!(answered, sent, "each answered once");
+        assert_eq!(limited.len(), 1, "one of eleven is the excess: {limited:?}");
+
+        let from_first: Vec<Value> = (1..=11)
+            .zip(&sent)
+            .filter(|&(_, id)| *id != limited[0])
+            .map(|(n, _)| message("bob", "general", &text("first", n)))
+            .collect();
+        let from_second: Vec<Value> = (1..=10)
+            .map(|n| message("bob", "general", &text("second", n)))
+            .collect();
+        let by_text = |push: &Value| push["data"]["text"].as_str().map(str::to_owned);
+        let sorted = |mut pushes: Vec<Value>| {
+            pushes.sort_by_key(by_text);
+            pushes
+        };
+        assert_eq!(
+            sorted(pushes(&mut ann, 20).await),
+            sorted([from_first.clone(), from_second.clone()].concat())
+        );
+        assert_eq!(sorted(pushes(&mut bob, 10).await), sorted(from_second));
+        assert_eq!(sorted(pushes(&mut bob_again, 10).await), sorted(from_first));
+
+        // The limited connection stays usable.
+        bob.assert_ok(
+            "chat:direct",
+            "create",
+            json!({"to": "ann", "text": "still here"}),
+            json!({"delivered": 1}),
+        )
+        .await;
+        assert_eq!(ann.push().await, direct("bob", "still here"));
+        for client in [&mut ann, &mut bob, &mut bob_again] {
+            client.assert_no_push().await;
+        }
+
+        drop((ann, bob, bob_again));
+        chat.shutdown().await;
+    }
+
+    async fn vanishing(routing: Routing) {
+        let chat = ChatCluster::start("chat-vanish", routing).await;
+        let [one, two, three] = &chat.servers;
+        let mut ann = Client::connect(one, "ann").await;
+        let mut bob = Client::connect(two, "bob").await;
+        let mut carol = Client::connect(three, "carol").await;
+        let mut dave = Client::connect(two, "dave").await;
+        let mut erin = Client::connect(three, "erin").await;
+        erin.join("random", &["erin"]).await;
+        ann.join("general", &["ann"]).await;
+        bob.join("general", &["ann", "bob"]).await;
+        assert_eq!(ann.push().await, joined("bob", "general"));
+        carol.join("general", &["ann", "bob", "carol"]).await;
+        assert_eq!(ann.push().await, joined("carol", "general"));
+        assert_eq!(bob.push().await, joined("carol", "general"));
+        dave.join("general", &["ann", "bob", "carol", "dave"]).await;
+        for client in [&mut ann, &mut bob, &mut carol] {
+            assert_eq!(client.push().await, joined("dave", "general"));
+        }
+
+        // The TCP stream ends under Bob's WebSocket: no close frame is ever sent.
+        let mut stream = bob.socket.into_inner();
+        tokio::time::timeout(WAIT, tokio::io::AsyncWriteExt::shutdown(&mut stream))
+            .await
+            .expect("shut down in time")
+            .expect("the stream shuts down");
+        drop(stream);
+        for client in [&mut ann, &mut carol, &mut dave] {
+            assert_eq!(client.push().await, left("bob", "general"));
+        }
+        for client in [&mut ann, &mut carol, &mut dave, &mut erin] {
+            client.assert_no_push().await;
+        }
+
+        drop((ann, carol, dave, erin));
+        chat.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn room_members_on_three_servers_see_each_other_join_write_and_leave() {
+        rooms(Routing::Everywhere).await;
+    }
+
+    #[tokio::test]
+    async fn room_members_on_three_servers_see_each_other_join_write_and_leave_routed_by_room() {
+        rooms(Routing::ByRoom).await;
+    }
+
+    #[tokio::test]
+    async fn a_direct_message_reaches_every_connection_of_the_user_on_every_server() {
+        direct_messages(Routing::Everywhere).await;
+    }
+
+    #[tokio::test]
+    async fn a_direct_message_reaches_every_connection_of_the_user_on_every_server_routed_by_room()
+    {
+        direct_messages(Routing::ByRoom).await;
+    }
+
+    #[tokio::test]
+    async fn users_read_on_any_server_lists_everyone_on_every_server_once_sorted() {
+        users(Routing::Everywhere).await;
+    }
+
+    #[tokio::test]
+    async fn users_read_on_any_server_lists_everyone_on_every_server_once_sorted_routed_by_room() {
+        users(Routing::ByRoom).await;
+    }
+
+    #[tokio::test]
+    async fn the_rate_limit_is_per_connection_across_the_servers_of_a_cluster() {
+        rate_limit(Routing::Everywhere).await;
+    }
+
+    #[tokio::test]
+    async fn the_rate_limit_is_per_connection_across_the_servers_of_a_cluster_routed_by_room() {
+        rate_limit(Routing::ByRoom).await;
+    }
+
+    #[tokio::test]
+    async fn a_member_vanishing_on_one_server_is_left_for_the_room_on_the_others() {
+        vanishing(Routing::Everywhere).await;
+    }
+
+    #[tokio::test]
+    async fn a_member_vanishing_on_one_server_is_left_for_the_room_on_the_others_routed_by_room() {
+        vanishing(Routing::ByRoom).await;
     }
 }

@@ -2,9 +2,10 @@
 //! connections.
 //!
 //! A gather knows whom it waits for (the members when it was sent) and until when (the gather
-//! timeout). It ends as soon as every one of them has answered in full, or at the deadline with
-//! what arrived, marked incomplete: a slow or dead node costs the caller the timeout, never a
-//! hang. Answers of nodes it did not wait for (one that joined meanwhile) are kept too.
+//! timeout). It ends as soon as every one of them has answered in full or left the cluster, or
+//! at the deadline with what arrived, marked incomplete: a slow or dead node costs the caller the
+//! timeout, never a hang, and a node that says goodbye costs nothing. Answers of nodes it did not
+//! wait for (one that joined meanwhile) are kept too.
 //!
 //! All answers come in on one subscription of this node's (`<inbox>.*`) and are routed to their
 //! gather by the last token of the reply subject, so a gather costs no subscription of its own.
@@ -17,6 +18,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::membership::Members;
 use super::wire::Answer;
 use crate::connection::NodeId;
 
@@ -111,19 +113,33 @@ impl Pending {
         &self.subject
     }
 
-    /// Collects answers until every node of `expected` has answered in full, or `deadline`.
-    pub(crate) async fn collect(mut self, expected: &[NodeId], deadline: Instant) -> Collected {
+    /// Collects answers until every node of `expected` has answered in full or is no longer
+    /// one of `members`, or `deadline`.
+    pub(crate) async fn collect(
+        mut self,
+        expected: &[NodeId],
+        members: &Members,
+        deadline: Instant,
+    ) -> Collected {
         let mut waiting: HashSet<NodeId> = expected.iter().copied().collect();
+        let mut departures = members.departures();
         let mut answers = Vec::new();
         while !waiting.is_empty() {
-            match tokio::time::timeout_at(deadline, self.answers.recv()).await {
-                Ok(Some(answer)) => {
+            let next = tokio::time::timeout_at(deadline, async {
+                tokio::select! {
+                    answer = self.answers.recv() => Some(answer),
+                    _ = departures.changed() => None,
+                }
+            });
+            match next.await {
+                Ok(Some(Some(answer))) => {
                     if !answer.more {
                         waiting.remove(&answer.node);
                     }
                     answers.push(answer);
                 }
-                Ok(None) | Err(_) => break,
+                Ok(None) => waiting.retain(|&node| members.is_member(node)),
+                Ok(Some(None)) | Err(_) => break,
             }
         }
         // Whatever else has arrived by now is kept as well.
@@ -151,6 +167,7 @@ mod tests {
     use tokio::time::Instant;
 
     use super::Replies;
+    use crate::cluster::membership::Members;
     use crate::cluster::wire::Answer;
     use crate::connection::NodeId;
 
@@ -174,7 +191,11 @@ mod tests {
         sender.send(answer(2, 2, false)).unwrap();
         let expected = [NodeId::new(2), NodeId::new(3)];
         let collected = pending
-            .collect(&expected, Instant::now() + Duration::from_secs(30))
+            .collect(
+                &expected,
+                &Members::new(NodeId::new(1)),
+                Instant::now() + Duration::from_secs(30),
+            )
             .await;
         assert!(collected.complete);
         assert_eq!(
@@ -200,10 +221,54 @@ mod tests {
             .unwrap();
         let expected = [NodeId::new(2), NodeId::new(9)];
         let collected = pending
-            .collect(&expected, Instant::now() + Duration::from_millis(50))
+            .collect(
+                &expected,
+                &Members::new(NodeId::new(1)),
+                Instant::now() + Duration::from_millis(50),
+            )
             .await;
         assert!(!collected.complete);
         assert_eq!(collected.missing, [NodeId::new(9)]);
+        assert_eq!(collected.answers.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_node_that_leaves_is_no_longer_waited_for() {
+        use crate::cluster::wire::{Beat, Presence};
+        let beat = |node, presence| Beat {
+            node: NodeId::new(node),
+            presence,
+            expire_ms: 60_000,
+            connections: 0,
+            interest_seq: 0,
+            routes: 0,
+        };
+        let members = std::sync::Arc::new(Members::new(NodeId::new(1)));
+        members.heard(&beat(2, Presence::Alive), Instant::now());
+        members.heard(&beat(9, Presence::Alive), Instant::now());
+        let replies = Replies::new("_INBOX.test".to_owned());
+        let pending = replies.open();
+        replies
+            .lock()
+            .get(&1)
+            .unwrap()
+            .send(answer(2, 5, false))
+            .unwrap();
+        let gathering = tokio::spawn({
+            let members = std::sync::Arc::clone(&members);
+            async move {
+                let expected = [NodeId::new(2), NodeId::new(9)];
+                let deadline = Instant::now() + Duration::from_secs(60);
+                pending.collect(&expected, &members, deadline).await
+            }
+        });
+        tokio::task::yield_now().await;
+        members.heard(&beat(9, Presence::Leaving), Instant::now());
+        let collected = tokio::time::timeout(Duration::from_secs(10), gathering)
+            .await
+            .expect("the gather ends when the last node it waits for leaves")
+            .unwrap();
+        assert!(collected.complete);
         assert_eq!(collected.answers.len(), 1);
     }
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::wire::{Beat, Presence};
@@ -28,6 +29,8 @@ struct Member {
 pub(crate) struct Members {
     own: NodeId,
     known: Mutex<HashMap<NodeId, Member>>,
+    /// Counts departures (left or gone silent), so a gather under way stops waiting for them.
+    departures: watch::Sender<u64>,
 }
 
 /// What a heartbeat changed.
@@ -48,6 +51,7 @@ impl Members {
         Self {
             own,
             known: Mutex::new(HashMap::new()),
+            departures: watch::Sender::new(0),
         }
     }
 
@@ -59,7 +63,11 @@ impl Members {
         let mut known = self.lock();
         if beat.presence == Presence::Leaving {
             return match known.remove(&beat.node) {
-                Some(_) => Heard::Left,
+                Some(_) => {
+                    drop(known);
+                    self.departed();
+                    Heard::Left
+                }
                 None => Heard::Nothing,
             };
         }
@@ -85,7 +93,24 @@ impl Members {
             }
             alive
         });
+        if !expired.is_empty() {
+            self.departed();
+        }
         expired
+    }
+
+    fn departed(&self) {
+        self.departures.send_modify(|count| *count += 1);
+    }
+
+    /// Whether `node` is a member now.
+    pub(crate) fn is_member(&self, node: NodeId) -> bool {
+        self.lock().contains_key(&node)
+    }
+
+    /// Wakes on every departure.
+    pub(crate) fn departures(&self) -> watch::Receiver<u64> {
+        self.departures.subscribe()
     }
 
     /// The other members now, whose answers a gather waits for.
@@ -143,10 +168,13 @@ mod tests {
         others.sort();
         assert_eq!(others, [NodeId::new(2), NodeId::new(3)]);
 
+        let departures = members.departures();
         assert_eq!(
             members.heard(&beat(3, Presence::Leaving), start),
             Heard::Left
         );
+        assert!(departures.has_changed().unwrap());
+        assert!(!members.is_member(NodeId::new(3)) && members.is_member(NodeId::new(2)));
         assert_eq!(
             members.heard(&beat(3, Presence::Leaving), start),
             Heard::Nothing

@@ -353,8 +353,10 @@ struct Sent {
 }
 
 impl Sent {
-    async fn collect(self) -> Collected {
-        self.pending.collect(&self.expected, self.deadline).await
+    async fn collect(self, members: &Members) -> Collected {
+        self.pending
+            .collect(&self.expected, members, self.deadline)
+            .await
     }
 }
 
@@ -426,7 +428,7 @@ impl Delivery for ClusterNode {
                 .local
                 .deliver_matching_in_turn(&filter, &push)
                 .await;
-            let collected = sent.collect().await;
+            let collected = sent.collect(&self.responder.members).await;
             warn_incomplete("a multicast", &collected);
             let elsewhere: usize = collected.answers.iter().map(|answer| answer.reached).sum();
             Ok(here + elsewhere)
@@ -448,7 +450,7 @@ impl Delivery for ClusterNode {
                 .and_then(|filter| self.routes.topic_of(filter));
             let sent = self.send_to_all(&request, None, topic).await?;
             let mut listing = self.responder.local.survey_now(&survey);
-            let collected = sent.collect().await;
+            let collected = sent.collect(&self.responder.members).await;
             warn_incomplete("a register query", &collected);
             listing.count += collected
                 .answers
