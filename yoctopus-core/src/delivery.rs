@@ -65,7 +65,13 @@ pub enum DeliveryError {
     /// The settings filter is not one (its JSON form is not an object of objects).
     #[error("invalid settings filter: {0}")]
     Filter(String),
-    /// The backend that carries delivery to other servers cannot be reached.
+    /// The backend that carries delivery to other servers cannot be reached, or the server
+    /// holding the connection did not answer in time.
+    ///
+    /// Not known to be delivered, which is not known to be lost: a server that was slow rather
+    /// than gone may still apply the command once it catches up. A caller that retries may
+    /// deliver twice; pushes a client must not see twice should carry something it can tell
+    /// them apart by.
     #[error("delivery is unavailable: {0}")]
     Unavailable(String),
 }

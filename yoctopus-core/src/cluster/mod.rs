@@ -263,7 +263,7 @@ impl ClusterNode {
             .await
         {
             Ok(answer) => answer,
-            Err(NoAnswer::NoResponders) => return Err(DeliveryError::UnknownConnection(id)),
+            Err(NoAnswer::NoResponders) => return Err(self.not_listening(id)),
             Err(NoAnswer::Unavailable(error)) => return Err(error),
         };
         match serde_json::from_slice::<Delivered>(&answer.payload) {
@@ -274,6 +274,20 @@ impl ClusterNode {
                 "server {} could not read the request (is it another version?)",
                 id.node()
             ))),
+        }
+    }
+
+    /// Nobody listens on the subject of `id`'s server: gone, when it is no longer a member (its
+    /// connection with it); else still a member but not listening right now (it is reconnecting
+    /// to NATS, or was killed and not yet counted gone), so not known to be gone.
+    fn not_listening(&self, id: ConnectionId) -> DeliveryError {
+        if self.responder.members.is_member(id.node()) {
+            DeliveryError::Unavailable(format!(
+                "server {} is a member of the cluster but not listening (reconnecting to NATS, or gone and not yet counted gone)",
+                id.node()
+            ))
+        } else {
+            DeliveryError::UnknownConnection(id)
         }
     }
 
