@@ -469,6 +469,19 @@ fn node_of(id: &str) -> &str {
     id.split_once('-').map_or(id, |(node, _)| node)
 }
 
+/// `from` notifies connection `to_id` with `text` (answered `{}`), and `to` receives exactly that
+/// push next.
+async fn notify_arrives(from: &mut Client, to_id: &str, to: &mut Client, text: &str) {
+    from.assert_ok(
+        "probe:notify",
+        "create",
+        json!({"to": to_id, "text": text}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(to.recv_json().await, probe_push(text));
+}
+
 /// The push `probe:notify` and `probe:multicast` send.
 fn probe_push(text: &str) -> Value {
     json!({"meta": {"method": "notify", "type": "probe"}, "data": {"text": text}})
@@ -547,22 +560,8 @@ async fn a_notify_by_id_crosses_servers_and_a_closed_id_is_an_error() {
     assert_ne!(node_of(&id_2), node_of(&id_3), "two servers, two node ids");
 
     // From node 1 to node 3, and back.
-    on_1.assert_ok(
-        "probe:notify",
-        "create",
-        json!({"to": id_3, "text": "from node 1"}),
-        json!({}),
-    )
-    .await;
-    assert_eq!(on_3.recv_json().await, probe_push("from node 1"));
-    on_3.assert_ok(
-        "probe:notify",
-        "create",
-        json!({"to": id_1, "text": "from node 3"}),
-        json!({}),
-    )
-    .await;
-    assert_eq!(on_1.recv_json().await, probe_push("from node 3"));
+    notify_arrives(&mut on_1, &id_3, &mut on_3, "from node 1").await;
+    notify_arrives(&mut on_3, &id_1, &mut on_1, "from node 3").await;
     for client in [&mut on_1, &mut on_2, &mut on_3] {
         assert_eq!(
             pushes_before_reply(client).await,
@@ -810,22 +809,8 @@ async fn a_killed_server_leaves_the_register_and_the_others_keep_serving() {
 
     // Nodes 1 and 2 go on serving, and reach each other.
     assert_eq!(id_of(&mut a).await, id_a);
-    a.assert_ok(
-        "probe:notify",
-        "create",
-        json!({"to": id_b, "text": "still here"}),
-        json!({}),
-    )
-    .await;
-    assert_eq!(b.recv_json().await, probe_push("still here"));
-    b.assert_ok(
-        "probe:notify",
-        "create",
-        json!({"to": id_a, "text": "me too"}),
-        json!({}),
-    )
-    .await;
-    assert_eq!(a.recv_json().await, probe_push("me too"));
+    notify_arrives(&mut a, &id_b, &mut b, "still here").await;
+    notify_arrives(&mut b, &id_a, &mut a, "me too").await;
 
     // A push to a connection of the dead server is an error, answered within the request
     // timeout; once NATS has noticed that node 3 is gone, it says so at once.
@@ -916,14 +901,7 @@ async fn while_nats_is_down_delivery_fails_fast_and_resumes_after_the_restart() 
         id_of(&mut c).await,
     );
     let everyone = register_of(&[&id_a1, &id_a2, &id_b, &id_c], true);
-    a1.assert_ok(
-        "probe:notify",
-        "create",
-        json!({"to": id_c, "text": "before"}),
-        json!({}),
-    )
-    .await;
-    assert_eq!(c.recv_json().await, probe_push("before"));
+    notify_arrives(&mut a1, &id_c, &mut c, "before").await;
 
     cluster.nats.stop();
 
@@ -953,14 +931,7 @@ async fn while_nats_is_down_delivery_fails_fast_and_resumes_after_the_restart() 
         assert!(took < WAIT, "{endpoint} was answered after {took:?}");
         eprintln!("while NATS is down, {endpoint} is answered after {took:?}: {error}");
     }
-    a1.assert_ok(
-        "probe:notify",
-        "create",
-        json!({"to": id_a2, "text": "local"}),
-        json!({}),
-    )
-    .await;
-    assert_eq!(a2.recv_json().await, probe_push("local"));
+    notify_arrives(&mut a1, &id_a2, &mut a2, "local").await;
     for n in [1, 2, 3] {
         cluster.node(n).wait_for_log(DISCONNECTED, WAIT).await;
     }
@@ -1157,14 +1128,7 @@ async fn a_frozen_server_makes_register_answers_incomplete_not_late() {
 
     // Nodes 1 and 2 still reach each other at once; a push to node 3 fails within the request
     // timeout.
-    a1.assert_ok(
-        "probe:notify",
-        "create",
-        json!({"to": id_b, "text": "node 3 is frozen"}),
-        json!({}),
-    )
-    .await;
-    assert_eq!(b.recv_json().await, probe_push("node 3 is frozen"));
+    notify_arrives(&mut a1, &id_b, &mut b, "node 3 is frozen").await;
     let (reply, took) = timed(
         &mut a1,
         "probe:notify",
