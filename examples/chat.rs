@@ -477,23 +477,25 @@ pub mod chat {
 
     /// The users of the connections in `room` (every connection for `None`), sorted, each once.
     ///
-    /// One `exports()` gathers every connection's user and room in one query (on a cluster too,
-    /// where `Connections::get` reaches only this server's); it costs a walk over every
-    /// connection, which a chat of many rooms would trade for an index of its own. A connection
-    /// whose `connection_closed` listeners are running is still listed.
+    /// One query gathers the users (and rooms) of the connections asked about: a room's alone
+    /// (`exports_matching`, which on a cluster goes only to the servers with someone in the room),
+    /// or everyone's (`exports`). `Connections::get` would reach only this server's. It costs a
+    /// walk over every connection of each server asked, which a chat of many rooms would trade
+    /// for an index of its own. A connection whose `connection_closed` listeners are running is
+    /// still listed.
     async fn users_of(
         connections: &Connections,
         room: Option<&str>,
     ) -> Result<Vec<String>, String> {
-        let exports = connections
-            .exports()
-            .await
-            .map_err(|error| error.to_string())?
-            .value;
+        let exports = match room {
+            Some(room) => connections.exports_matching(in_room(room)).await,
+            None => connections.exports().await,
+        }
+        .map_err(|error| error.to_string())?
+        .value;
         let users: BTreeSet<String> = exports
             .iter()
             .map(|(_, settings)| &settings["chat"])
-            .filter(|chat| room.is_none_or(|room| chat["room"] == room))
             .filter_map(|chat| chat["user"].as_str())
             .map(str::to_owned)
             .collect();

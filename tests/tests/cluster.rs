@@ -367,3 +367,29 @@ async fn a_server_that_joins_late_learns_who_holds_which_room() {
     a.shutdown().await;
     b.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_room_taken_on_one_server_is_found_from_another_once_answered() {
+    let nats = start_nats();
+    let (a, b) = (
+        routed_node(&nats, "at-once").await,
+        routed_node(&nats, "at-once").await,
+    );
+    let mut on_a = Client::connect(a.local_addr()).await;
+    // Each answer comes only once b knows that a holds the room: b's query, sent right after,
+    // finds the connection every time (a bounded loop, no waiting in between).
+    for n in 0..100 {
+        let room = format!("room-{n}");
+        on_a.assert_ok("probe:room", "update", json!(room), json!({}))
+            .await;
+        let found = b.connections().select(room_filter(&room)).await.unwrap();
+        assert_eq!(
+            (found.value.len(), found.complete),
+            (1, true),
+            "round {n}: b did not find a's connection in {room}"
+        );
+    }
+    on_a.close().await;
+    a.shutdown().await;
+    b.shutdown().await;
+}

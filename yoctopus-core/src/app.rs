@@ -456,13 +456,31 @@ impl App {
     ) -> BoxFuture<Outcome> {
         let call = Call::new(connection.clone(), Arc::clone(&self.services), data);
         let plan = self.plan.load();
-        if !plan.lifecycle.wraps_requests() {
+        let work = if !plan.lifecycle.wraps_requests() {
             let call = call.with_meta(method.reads_meta.then(|| head.meta()));
-            return (method.handler)(call);
+            (method.handler)(call)
+        } else {
+            let meta = (method.reads_meta || plan.lifecycle.meta_seen()).then(|| head.meta());
+            let call = call.with_meta(meta.clone());
+            Box::pin(Arc::clone(&plan.lifecycle).around_request(call, method.handler, meta))
+        };
+        match self
+            .services
+            .cluster()
+            .filter(|cluster| cluster.routes_anything())
+        {
+            // A request that moved its connection to another room is answered once every
+            // server knows: the client may tell anyone, who may ask any server.
+            Some(cluster) => {
+                let cluster = Arc::clone(cluster);
+                Box::pin(async move {
+                    let outcome = work.await;
+                    cluster.caught_up().await;
+                    outcome
+                })
+            }
+            None => work,
         }
-        let meta = (method.reads_meta || plan.lifecycle.meta_seen()).then(|| head.meta());
-        let call = call.with_meta(meta.clone());
-        Box::pin(Arc::clone(&plan.lifecycle).around_request(call, method.handler, meta))
     }
 
     /// Runs the `response_sent` listeners, if any.

@@ -140,7 +140,23 @@ impl Connections {
 
     /// The export of every open connection, by id.
     pub async fn exports(&self) -> Result<Gathered<Vec<(ConnectionId, Value)>>, DeliveryError> {
-        let listing = self.survey(None, true).await?;
+        self.exports_of(None).await
+    }
+
+    /// The export of every connection whose settings match `filter`, by id: in a cluster, only
+    /// those travel (and a filter pinning a route goes only to the servers holding its value).
+    pub async fn exports_matching(
+        &self,
+        filter: SettingsFilter,
+    ) -> Result<Gathered<Vec<(ConnectionId, Value)>>, DeliveryError> {
+        self.exports_of(Some(filter)).await
+    }
+
+    async fn exports_of(
+        &self,
+        filter: Option<SettingsFilter>,
+    ) -> Result<Gathered<Vec<(ConnectionId, Value)>>, DeliveryError> {
+        let listing = self.survey(filter, true).await?;
         Ok(Gathered {
             value: listing
                 .found

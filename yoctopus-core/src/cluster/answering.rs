@@ -6,10 +6,8 @@
 //! which may be large, are written by a task of their own so they hold up nothing.
 //!
 //! One exception: the others' topic announcements are taken by the same task as the requests
-//! for this node's connections, announcements first. A node announces a topic before it sends
-//! anything that follows from it, and NATS keeps one sender's messages in order; taking both in
-//! one task keeps that order here, so a push that tells a client of a join is never delivered
-//! before this node can route to the joiner.
+//! for this node's connections, announcements first, and acknowledged once applied: a node
+//! sends nothing that follows from a join until every member has acknowledged its announcement.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,20 +19,24 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
+use super::gather::Replies;
 use super::holders::{Holders, Taken};
 use super::holdings::{Holdings, Transition};
 use super::link::{Link, NoAnswer};
 use super::membership::{Heard, Members};
 use super::routes::Token;
 use super::wire::{
-    Answer, ApiChange, Beat, Delivered, FoundWire, HoldingsAnswer, Interest, Presence, Request,
-    Subjects,
+    Answer, ApiChange, Beat, Change, Delivered, FoundWire, HoldingsAnswer, Interest, Presence,
+    Request, Subjects,
 };
 use crate::connection::NodeId;
 use crate::delivery::{Command, DeliveryError, Listing, LocalDelivery, Survey};
 use crate::protocol::Push;
 use crate::register::Register;
 use crate::served_api::RemoteApiChanges;
+
+/// The most topic transitions one announcement carries.
+const ANNOUNCEMENT_BATCH: usize = 1000;
 
 /// The largest survey answer part, before the NATS server's own limit: large enough that 10,000
 /// ids take a few parts, small enough to interleave with other traffic.
@@ -61,6 +63,10 @@ pub(crate) struct Responder {
     /// How long a topic let go stays subscribed, answering with nothing, for the nodes that
     /// have not heard yet that it was let go.
     pub(crate) linger: Duration,
+    /// Where the answers to this node's gathers arrive.
+    pub(crate) replies: Arc<Replies>,
+    /// How long a gather waits for every node's answer.
+    pub(crate) gather_timeout: Duration,
     /// This node's routes' fingerprint, and the nodes already warned of routing differently.
     pub(crate) routes: u64,
     pub(crate) warned_routes: Mutex<HashSet<NodeId>>,
@@ -77,7 +83,7 @@ impl Responder {
         loop {
             tokio::select! {
                 biased;
-                Some(message) = interest.next() => self.hear_interest(&message.payload),
+                Some(message) = interest.next() => self.hear_interest(message).await,
                 Some(message) = own.next() => self.answer_one(message).await,
                 else => return,
             }
@@ -107,19 +113,26 @@ impl Responder {
     }
 
     /// Another node took up or let go a topic.
-    fn hear_interest(self: &Arc<Self>, payload: &[u8]) {
-        let Ok(interest) = serde_json::from_slice::<Interest>(payload) else {
+    async fn hear_interest(self: &Arc<Self>, message: async_nats::Message) {
+        let Ok(interest) = serde_json::from_slice::<Interest>(&message.payload) else {
             tracing::debug!("an unreadable topic announcement was dropped");
             return;
         };
         if interest.node == self.own {
             return;
         }
-        let taken = self
-            .holders
-            .heard(interest.node, interest.seq, interest.token, interest.held);
-        if taken == Taken::Missed {
-            self.resync(interest.node);
+        for change in &interest.transitions {
+            let taken = self
+                .holders
+                .heard(interest.node, change.seq, change.token, change.held);
+            if taken == Taken::Missed {
+                self.resync(interest.node);
+                break;
+            }
+        }
+        if let Some(reply) = message.reply {
+            let acknowledged = listing_answer(self.own, Vec::new(), 0, false);
+            self.send_answer(reply.to_string(), acknowledged).await;
         }
     }
 
@@ -227,20 +240,30 @@ impl Responder {
         loop {
             tokio::select! {
                 transition = transitions.recv() => {
-                    let Some(transition) = transition else { return };
-                    if transition.held {
-                        lingering.remove(&transition.token);
-                        if let std::collections::hash_map::Entry::Vacant(entry) =
-                            subscribed.0.entry(transition.token)
-                        {
-                            if let Some(task) = self.subscribe_topic(transition.token).await {
-                                entry.insert(task);
-                            }
+                    let Some(first) = transition else { return };
+                    // Whatever else is waiting goes in the same announcement.
+                    let mut batch = vec![first];
+                    while batch.len() < ANNOUNCEMENT_BATCH {
+                        match transitions.try_recv() {
+                            Ok(transition) => batch.push(transition),
+                            Err(_) => break,
                         }
-                    } else {
-                        lingering.insert(transition.token, Instant::now() + self.linger);
                     }
-                    self.announce(transition).await;
+                    for transition in &batch {
+                        if transition.held {
+                            lingering.remove(&transition.token);
+                            if let std::collections::hash_map::Entry::Vacant(entry) =
+                                subscribed.0.entry(transition.token)
+                            {
+                                if let Some(task) = self.subscribe_topic(transition.token).await {
+                                    entry.insert(task);
+                                }
+                            }
+                        } else {
+                            lingering.insert(transition.token, Instant::now() + self.linger);
+                        }
+                    }
+                    self.announce(&batch).await;
                 }
                 _ = sweep.tick() => {
                     let now = Instant::now();
@@ -279,26 +302,51 @@ impl Responder {
         }
     }
 
-    /// Tells the others of `transition`. Whether or not NATS took it, it counts as announced:
-    /// deliveries waiting for it would fail anyway while NATS is away, and the others learn of
-    /// a lost announcement from the next heartbeat.
-    async fn announce(&self, transition: Transition) {
+    /// Tells the others of `batch` and waits until every member has acknowledged it, at most
+    /// the gather timeout. Whether or not all did, it then counts as announced: deliveries
+    /// waiting for it would fail anyway while NATS is away, and a member that missed it learns
+    /// from this node's next heartbeat.
+    async fn announce(&self, batch: &[Transition]) {
+        let Some(last) = batch.last() else { return };
         let interest = Interest {
             node: self.own,
-            seq: transition.seq,
-            token: transition.token,
-            held: transition.held,
+            transitions: batch
+                .iter()
+                .map(|transition| Change {
+                    seq: transition.seq,
+                    token: transition.token,
+                    held: transition.held,
+                })
+                .collect(),
         };
         if let Ok(payload) = serde_json::to_vec(&interest) {
-            if let Err(error) = self
+            let expected = self.members.others();
+            let pending = self.replies.open();
+            let deadline = Instant::now() + self.gather_timeout;
+            let sent = self
                 .link
-                .publish(self.subjects.interest(), None, payload.into())
-                .await
-            {
-                tracing::debug!(%error, "a topic announcement was not sent; the next heartbeat tells it");
+                .publish(
+                    self.subjects.interest(),
+                    Some(pending.subject().to_owned()),
+                    payload.into(),
+                )
+                .await;
+            match sent {
+                Ok(()) => {
+                    let acknowledged = pending.collect(&expected, &self.members, deadline).await;
+                    if !acknowledged.complete {
+                        tracing::debug!(
+                            missing = acknowledged.missing.len(),
+                            "some servers did not acknowledge a topic announcement in time"
+                        );
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "a topic announcement was not sent; the next heartbeat tells it");
+                }
             }
         }
-        self.holdings.announced(transition.seq);
+        self.holdings.announced(last.seq);
     }
 
     /// Sends `listing` in parts no larger than [`ANSWER_PART_BYTES`], the last with `more: false`.

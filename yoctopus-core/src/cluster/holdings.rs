@@ -3,11 +3,11 @@
 //!
 //! A topic is held while at least one connection is on it. Taking a topic up or letting it go is
 //! a *transition*, numbered in order; the interest task subscribes to the topic's subject and
-//! tells the others, in that order. A delivery this node sends afterwards waits until every
-//! transition made before it has been handed to NATS ([`Holdings::caught_up`]): after a
-//! connection joins a room, whatever its server sends next (the `joined` pushes) travels behind
-//! the news that the server holds the room, so a node that hears the push already knows where to
-//! route the room's messages.
+//! tells the others, in that order, and waits until every member has acknowledged it (or the
+//! gather timeout). A delivery this node sends afterwards waits for that
+//! ([`Holdings::caught_up`]): once a connection's join of a room is answered, or its `joined`
+//! pushes are out, every server knows this one holds the room, whatever channel the news of the
+//! join takes (a push through NATS, or the joiner telling someone outside).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -151,6 +151,8 @@ impl ClusterNode {
             holders: Arc::new(Holders::default()),
             resyncing: Mutex::new(std::collections::HashSet::new()),
             linger: config.gather_timeout + config.request_timeout,
+            replies: Arc::clone(&replies),
+            gather_timeout: config.gather_timeout,
             routes: routes.fingerprint(),
             warned_routes: Mutex::new(std::collections::HashSet::new()),
         });
@@ -195,6 +197,16 @@ impl ClusterNode {
         }
         let topics = self.routes.topics_of(connection);
         self.responder.holdings.set(connection.id(), topics);
+    }
+
+    /// Whether any route is declared.
+    pub(crate) fn routes_anything(&self) -> bool {
+        !self.routes.is_empty()
+    }
+
+    /// Waits until every server knows of every topic this one took up or let go so far.
+    pub(crate) async fn caught_up(&self) {
+        self.responder.holdings.caught_up().await;
     }
 
     /// Connection `id` closed.

@@ -186,10 +186,18 @@ pub(crate) struct HoldingsAnswer {
     pub(crate) tokens: Vec<Token>,
 }
 
-/// A node took up or let go a topic, on `interest`.
+/// A node took up or let go topics, on `interest`; every member acknowledges it on the reply
+/// subject once applied (an [`Answer`] with nothing else in it).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Interest {
     pub(crate) node: NodeId,
+    /// In the order they were made.
+    pub(crate) transitions: Vec<Change>,
+}
+
+/// One topic taken up or let go, numbered among its node's transitions.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct Change {
     pub(crate) seq: u64,
     pub(crate) token: Token,
     pub(crate) held: bool,
