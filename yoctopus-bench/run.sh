@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Builds the benchmark in release mode and runs the driver: by default the five interleaved
-# rounds of every configuration (the multicast to 10,000 connections, multicast-10k, included), in
-# about ten minutes, with the tables on standard output.
+# rounds of every configuration (the multicast to 10,000 connections, multicast-10k, and the cluster
+# through NATS, cluster-notify and cluster-multicast-10k, included), in about eleven minutes, with
+# the tables on standard output.
 # Arguments go to bench-driver, e.g. `yoctopus-bench/run.sh --rounds 1 --duration 2` for a quick look,
 # `--configs multicast-10k` for one configuration alone (any of the names `--help` lists, comma
 # separated), or `--raw results.json` to keep every measurement. Run it on an otherwise idle machine.
 #
 #   yoctopus-bench/run.sh --configs multicast-10k   # only the multicast: about 1.5 minutes
+#
+# The cluster configurations start a private nats-server per measurement (the `nats-server`
+# package; `bash scripts/install-test-deps.sh` installs it) and two or three bench-yoctopus nodes,
+# all on the server's core:
+#
+#   yoctopus-bench/run.sh --configs cluster-notify,cluster-multicast-10k   # about 2 minutes
 #
 # Database change tracking is not in the default run; name it (PostgreSQL's configuration starts a
 # private server for the run, which needs the `postgresql` package):

@@ -9,6 +9,11 @@
 //! `yoctopus:label` `update`, [`LABEL`]), which the hand-written `bench-multicast-baseline` serves
 //! too, so that the two can be compared.
 //!
+//! For the cluster configurations there is a third, [`NOTIFY_ONE`]: one `notify` by id, from a
+//! client's request, to one connection that may be held by another server of the cluster, with
+//! [`WHOAMI`] for a client to learn its own connection id. The load generator times those on its
+//! own clock, since it holds both clients.
+//!
 //! Both programs stamp their events with the system's real-time clock ([`unix_nanos`]), which
 //! every process of the machine shares: the server the moment just before its first `notify`
 //! call, the load generator the trigger's sending and every push's arrival. The fan-out time is
@@ -49,6 +54,61 @@ pub const GROUP: &str = "bench-multicast";
 
 /// The push's `meta.type`.
 pub const KIND: &str = "bench:fanout";
+
+/// `fanout:notify-one` `create`, with `{"to": "<connection id>", "kind": "string", "data": any}`:
+/// notify the one connection `to`, wherever in the cluster it is held, from the handler itself
+/// (one `Connections::notify` by id, awaited), and answer [`NotifiedOne`]. What a chat's direct
+/// message does: the cluster configurations time it from one client to another.
+pub const NOTIFY_ONE: Endpoint = Endpoint {
+    endpoint: "fanout:notify-one",
+    method: "create",
+};
+
+/// `fanout:whoami` `read`, any `data`: the caller's own connection id and its server's node id
+/// ([`Identity`]), so that a client can be addressed by another, and the load generator can check
+/// which server of a cluster holds each of its connections.
+pub const WHOAMI: Endpoint = Endpoint {
+    endpoint: "fanout:whoami",
+    method: "read",
+};
+
+/// The `meta.type` of the pushes [`NOTIFY_ONE`] is asked for.
+pub const ONE_KIND: &str = "bench:one";
+
+/// What [`WHOAMI`] answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Identity {
+    /// The caller's connection id, as Yoctopus writes it: `<node id>-<number>`.
+    pub id: String,
+    /// The node id of the server holding it: 16 hex digits.
+    pub node: String,
+}
+
+/// What [`NOTIFY_ONE`] answers once its `notify` call has returned `Ok` (a failed call is an error
+/// answer, with the error's text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NotifiedOne {
+    /// How long the `notify` call took on the server, in microseconds: for a connection on
+    /// another server of the cluster, the request to that server through NATS and its answer.
+    pub call_us: u64,
+}
+
+/// The push data of the notify-one request number `seq`.
+pub fn one_data(seq: u64) -> Value {
+    serde_json::json!({ "seq": seq, "message": format!("one {seq}") })
+}
+
+/// Appends the [`NOTIFY_ONE`] request: `meta.id` the number `id`, asking for a push of `kind` with
+/// `data` to connection `to`.
+pub fn write_notify_one(out: &mut Vec<u8>, id: u64, to: &str, kind: &str, data: &Value) {
+    let data = serde_json::json!({ "to": to, "kind": kind, "data": data });
+    write_request(out, NOTIFY_ONE, id, &data);
+}
+
+/// Appends the [`WHOAMI`] request: `meta.id` the number `id`.
+pub fn write_whoami(out: &mut Vec<u8>, id: u64) {
+    write_request(out, WHOAMI, id, &Value::Null);
+}
 
 /// Which call a fan-out measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,6 +271,38 @@ mod tests {
             assert_eq!(via.as_str().parse(), Ok(via));
         }
         assert!("broadcast".parse::<Via>().is_err());
+    }
+
+    #[test]
+    fn the_notify_one_and_whoami_requests_are_the_protocol_s_json() {
+        let mut out = Vec::new();
+        super::write_notify_one(
+            &mut out,
+            7,
+            "00000000000000ab-3",
+            super::ONE_KIND,
+            &super::one_data(5),
+        );
+        assert_eq!(
+            json(&out),
+            serde_json::json!({
+                "meta": {"id": 7, "endpoint": "fanout:notify-one", "method": "create"},
+                "data": {
+                    "to": "00000000000000ab-3",
+                    "kind": "bench:one",
+                    "data": {"seq": 5, "message": "one 5"},
+                },
+            })
+        );
+        out.clear();
+        super::write_whoami(&mut out, 1);
+        assert_eq!(
+            json(&out),
+            serde_json::json!({
+                "meta": {"id": 1, "endpoint": "fanout:whoami", "method": "read"},
+                "data": null,
+            })
+        );
     }
 
     #[test]

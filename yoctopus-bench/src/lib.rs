@@ -4,12 +4,13 @@
 //! same job, a load generator, and a driver that runs them against each other; and, for the
 //! change-tracking configurations, `bench-tracker`, a server following a database table. They
 //! agree on what a request looks like, what a report contains and how a process is measured
-//! through this small library, so that a change to the request format is made in exactly one
-//! place.
+//! (for the cluster configurations, what their NATS server counted: [`nats`]) through this small
+//! library, so that a change to the request format is made in exactly one place.
 
 pub mod cli;
 pub mod fanout;
 pub mod lifetime;
+pub mod nats;
 pub mod procfs;
 pub mod report;
 pub mod request;

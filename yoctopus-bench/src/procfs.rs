@@ -48,6 +48,15 @@ pub fn cpu_seconds(pid: u32) -> io::Result<f64> {
     Ok(seconds)
 }
 
+/// The CPU time the processes `pids` have used so far, summed, in seconds; `None` when there are
+/// none or one cannot be read.
+pub fn cpu_seconds_of(pids: &[u32]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|pid| cpu_seconds(*pid).ok()).sum()
+}
+
 /// This process's soft limit on open files (`Max open files` in `/proc/self/limits`).
 pub fn open_files_limit() -> io::Result<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits")?;

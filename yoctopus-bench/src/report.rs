@@ -2,10 +2,13 @@
 //!
 //! A throughput run prints one [`ThroughputReport`]; an idle-memory run prints one [`IdlePhase`]
 //! line per phase, because the driver measures the server between phases; a fan-out run (notify
-//! or multicast) prints one [`FanoutReport`].
+//! or multicast, on one server or spread over the servers of a cluster) prints one
+//! [`FanoutReport`]; a notify-one run (one client making its server notify another client, on the
+//! same server or on another server of a cluster) prints one [`NotifyOneReport`].
 
 use serde::{Deserialize, Serialize};
 
+use crate::nats::NatsWindow;
 use crate::request::RequestKind;
 
 /// The result of one closed-loop throughput run.
@@ -98,12 +101,24 @@ pub struct FanoutReport {
     pub connection_failures: u64,
     /// The first problem seen; `None` when every trigger completed.
     pub first_error: Option<String>,
+    /// The servers the connections were spread over, in the order given (connection `i` on
+    /// server `i % servers`; the controller on the first); 1 without a cluster.
+    #[serde(default = "one")]
+    pub servers: usize,
+    /// What the cluster's NATS server counted from just before the first trigger (warm-up
+    /// included) to just after the last, when the load generator was told where to ask.
+    #[serde(default)]
+    pub nats: Option<NatsWindow>,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// One trigger that completed. Times are in microseconds on the real-time clock both processes
 /// share (see [`crate::fanout`]); "the call" is the server's first `notify` call, or for a
 /// multicast the moment just before its push is serialized.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FanoutTrigger {
     /// The trigger's number (and its pushes' `data.round`).
     pub round: u64,
@@ -132,4 +147,82 @@ pub struct FanoutTrigger {
     pub server_cpu_secs: Option<f64>,
     /// The load generator's own CPU time over the same span, in seconds, same resolution.
     pub loadgen_cpu_secs: f64,
+    /// The call on the real-time clock ([`crate::fanout::unix_nanos`]), to line the trigger up
+    /// with anything else stamped on it (a NATS subscriber's log, a trace).
+    #[serde(default)]
+    pub call_unix_ns: u64,
+    /// With connections spread over several servers: per server, in the order given, when its
+    /// first and its last connection read the push, from the call. Empty for one server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_server: Vec<ServerArrivals>,
+}
+
+/// When the connections of one server of a cluster read a trigger's push, in microseconds from
+/// the call (on the server the trigger went to).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct ServerArrivals {
+    /// The first of them.
+    pub first_us: u64,
+    /// The last of them.
+    pub last_us: u64,
+}
+
+/// The result of one notify-one run: a sender on the first server asks it (`fanout:notify-one`)
+/// to notify one receiver, then the next, in turn: a receiver on the same server, and one on
+/// each other server of the cluster. One request at a time; each counts only when its receiver
+/// read exactly the push asked for and the sender got its `ok`. Times are on the load generator's
+/// monotonic clock, which stamps both ends: the request written, the push read, the answer read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotifyOneReport {
+    /// The servers given (the cluster's nodes, or one server).
+    pub servers: usize,
+    /// Requests per receiver before the measured ones, not counted.
+    pub warmup_per_target: usize,
+    /// Measured requests asked for per receiver.
+    pub count_per_target: usize,
+    /// Per receiver (the first on the sender's own server), what its requests measured.
+    pub targets: Vec<NotifyTarget>,
+    /// The requests to every receiver on another server, together; `None` on one server.
+    pub across: Option<NotifyLatencies>,
+    /// From the first measured request written to the last answer read, in seconds.
+    pub window_secs: f64,
+    /// The servers' CPU time over the window (all the pids given, summed; `None` without them).
+    pub server_cpu_secs: Option<f64>,
+    /// The load generator's CPU time over the window.
+    pub loadgen_cpu_secs: f64,
+    /// What NATS counted from just before the first request (warm-up included) to just after
+    /// the last; its operations are the requests to receivers on other servers.
+    pub nats: Option<NatsWindow>,
+    /// Pushes that were not the one expected, or came to a connection that expected none.
+    pub wrong_pushes: u64,
+    /// The first problem seen; `None` when every request completed.
+    pub first_error: Option<String>,
+}
+
+/// The requests to one receiver of a notify-one run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotifyTarget {
+    /// The server it is on: its index in the addresses given.
+    pub server: usize,
+    /// Whether that is the sender's server.
+    pub same_server: bool,
+    /// Its server's node id, as `fanout:whoami` answered.
+    pub node: String,
+    /// What its requests measured.
+    #[serde(flatten)]
+    pub measured: NotifyLatencies,
+}
+
+/// What some requests of a notify-one run measured.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotifyLatencies {
+    /// Measured requests that completed.
+    pub notifies: usize,
+    /// Request written → the receiver reading its push.
+    pub push_us: Latency,
+    /// Request written → the sender reading the `ok` (for another server: after that server
+    /// answered through NATS).
+    pub reply_us: Latency,
+    /// The server's own time for the `notify` call ([`crate::fanout::NotifiedOne::call_us`]).
+    pub call_us: Latency,
 }

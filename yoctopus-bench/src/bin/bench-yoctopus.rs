@@ -13,7 +13,19 @@
 //! id through the connection register, and its `fanout:multicast` `create` endpoint makes one
 //! multicast to the connections with a given label (set with the built-in `yoctopus:label`).
 //! Without the flag the server has no such endpoint and runs exactly as before, so that it stays
-//! comparable with a reference build of an older commit.
+//! comparable with a reference build of an older commit. For the cluster configurations the plugin
+//! also has `fanout:notify-one` `create`, one `notify` by id from the handler itself to a
+//! connection that may be on another server of the cluster, and `fanout:whoami` `read`, which
+//! tells a client its own connection id (and its server's node id), so that another client can
+//! address it.
+//!
+//! **A cluster.** With `NATS_URL` in the environment (and `CLUSTER_NAME`,
+//! `CLUSTER_HEARTBEAT_MS` and the rest of the README's table), [`ServerBuilder::from_env`] makes
+//! the server a node of that cluster, as for any Yoctopus server; the driver starts its cluster
+//! nodes that way. By hand, `--nats URL` (with `--cluster-name NAME`, default `yoctopus`) does the
+//! same with the cluster's default timings; it refuses to run beside `NATS_URL`, since one of the
+//! two would be ignored. A node says which cluster it joined, as which node, on the line after
+//! `listening on`.
 //!
 //! The server is built with [`ServerBuilder::from_env`], so `PORT` (and every other option of the
 //! README's table) works as for any Yoctopus server. No tracing subscriber is installed unless
@@ -21,7 +33,8 @@
 //! request paths, not their logging.
 //!
 //! Run it with `PORT=3000 cargo run --release -p yoctopus-bench --bin bench-yoctopus [-- --listeners
-//! noop|transform] [--fanout]`; it prints `listening on ws://<address>` once it accepts connections.
+//! noop|transform] [--fanout] [--nats nats://127.0.0.1:4222 [--cluster-name NAME]]`; it prints
+//! `listening on ws://<address>` once it accepts connections (a cluster node once it has joined).
 
 use yoctopus_bench::cli::Flags;
 use yoctopus_bench::lifetime;
@@ -202,7 +215,7 @@ pub mod fanout {
     use std::time::{Instant, SystemTime};
 
     use serde_json::Value;
-    use yoctopus_bench::fanout::{unix_nanos, Answer};
+    use yoctopus_bench::fanout::{unix_nanos, Answer, Identity, NotifiedOne};
     use yoctopus_core::prelude::*;
     use yoctopus_core::{Connections, DeliveryError, Push, SettingsFilter};
 
@@ -295,6 +308,45 @@ pub mod fanout {
         })?
     }
 
+    /// `{"to": "<connection id>", "kind": "string", "data": any}`: what to push, and to whom.
+    #[derive(RequestFormat)]
+    pub struct One {
+        /// The connection id of the receiver, as `fanout:whoami` told it: `<node>-<number>`.
+        pub to: String,
+        /// The push's `meta.type`.
+        pub kind: String,
+        /// The push's `data`.
+        pub data: Value,
+    }
+
+    /// One notify by id, from the handler itself, to a connection that may be held by another
+    /// server of the cluster: a chat's direct message. Answered once the call has returned `Ok`
+    /// (queued for the receiver, on whichever server holds it), with how long the call took.
+    #[endpoint(name = "notify-one", method = "create")]
+    async fn notify_one(one: One, connections: Connections) -> Result<NotifiedOne, String> {
+        let One { to, kind, data } = one;
+        let to: ConnectionId = to
+            .parse()
+            .map_err(|error| format!("`to` {to:?}: {error}"))?;
+        let calling = Instant::now();
+        connections
+            .notify(to, &kind, &data)
+            .await
+            .map_err(|error| error.to_string())?;
+        Ok(NotifiedOne {
+            call_us: micros(calling),
+        })
+    }
+
+    /// The caller's connection id and its server's node id.
+    #[endpoint(name = "whoami", method = "read")]
+    async fn whoami(caller: ConnectionId) -> Identity {
+        Identity {
+            id: caller.to_string(),
+            node: caller.node().to_string(),
+        }
+    }
+
     fn micros(since: Instant) -> u64 {
         u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
@@ -303,7 +355,7 @@ pub mod fanout {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flags = Flags::parse(std::env::args().skip(1))?;
-    flags.allow_only(&["listeners", "fanout"])?;
+    flags.allow_only(&["listeners", "fanout", "nats", "cluster-name"])?;
     let listeners = flags.get_or("listeners", Listeners::None)?;
     let fanout = flags.get_or("fanout", false)?;
     if std::env::var_os("RUST_LOG").is_some() {
@@ -311,9 +363,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
             .init();
     }
-    let builder = ServerBuilder::from_env()?
-        .plugin(greeter::plugin())
-        .plugin(bench::plugin());
+    let mut builder = ServerBuilder::from_env()?;
+    let cluster_name = flags.text("cluster-name").unwrap_or("yoctopus");
+    let mut cluster = std::env::var("NATS_URL").ok().map(|url| {
+        let name = std::env::var("CLUSTER_NAME").unwrap_or_else(|_| "yoctopus".to_owned());
+        (url, name)
+    });
+    match (flags.text("nats"), &cluster) {
+        (Some(_), Some(_)) => {
+            return Err("`--nats` and NATS_URL both name a cluster; give one of them".into())
+        }
+        (Some(url), None) => {
+            builder = builder.cluster(yoctopus_core::Cluster::nats(url).name(cluster_name));
+            cluster = Some((url.to_owned(), cluster_name.to_owned()));
+        }
+        (None, _) if flags.text("cluster-name").is_some() => {
+            return Err("`--cluster-name` names the cluster of `--nats`, which is missing".into())
+        }
+        (None, _) => {}
+    }
+    let builder = builder.plugin(greeter::plugin()).plugin(bench::plugin());
     let builder = match listeners {
         Listeners::None => builder,
         Listeners::Noop => builder.plugin(noop::plugin()),
@@ -326,6 +395,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let server = builder.start().await?;
     println!("listening on ws://{}", server.local_addr());
+    // After the line the driver waits for, which it reads alone.
+    if let Some((url, name)) = cluster {
+        println!("node {} of cluster {name} at {url}", server.node_id());
+    }
     server.run_until(lifetime::stop_requested()).await;
     Ok(())
 }

@@ -9,7 +9,11 @@
 //! register or the `--fanout` endpoint, and neither has the hand-written baseline, so the notify
 //! fan-out measures Yoctopus ([`Role::Candidate`]) alone. The multicast has a hand-written
 //! counterpart, `bench-multicast-baseline`, which runs as the baseline and the A/A control there
-//! (with its default direct writes) and as [`Role::Alternative`] (with writer tasks).
+//! (with its default direct writes) and as [`Role::Alternative`] (with writer tasks). The cluster
+//! configurations measure Yoctopus alone, as one server without a cluster (the candidate) and as
+//! clusters of one, two and three nodes ([`Role::Cluster`]): what the cluster costs is read
+//! against the same work on one server, in the same round, and against a second copy of that
+//! one server (`Role::Cluster { nodes: 0 }`), their A/A control.
 
 use yoctopus_bench::request::RequestKind;
 use yoctopus_bench::tracker::Backend;
@@ -54,7 +58,19 @@ pub(crate) enum Workload {
         /// The server's `outbound_queue`, in frames.
         outbound_queue: usize,
     },
+    /// A sender on the first server and a receiver on each server of the topology; the sender
+    /// asks its server to notify the receivers by id in turn, one request at a time,
+    /// `per_target` measured requests per receiver after [`CLUSTER_NOTIFY_WARMUP`]: the time from
+    /// the request to the push read, on the same server and across the cluster (see
+    /// `cluster.rs`).
+    ClusterNotify { per_target: usize },
+    /// [`Workload::Multicast`]'s load, Yoctopus alone, with the `connections` spread evenly over
+    /// the servers of the topology and the triggers sent to the first (see `cluster.rs`).
+    ClusterMulticast { connections: usize, triggers: usize },
 }
+
+/// Requests per receiver before the measured ones in `cluster-notify`, not counted.
+pub(crate) const CLUSTER_NOTIFY_WARMUP: usize = 100;
 
 /// Triggers sent before the measured ones of a fan-out, not counted: the first push on a
 /// connection that has written nothing since its handshake may cost more than later ones.
@@ -72,7 +88,13 @@ impl Workload {
             (Self::Multicast { .. }, Role::Alternative) => {
                 (MULTICAST_BASELINE_BINARY, &["--writers", "task"])
             }
-            (Self::Fanout { .. } | Self::Multicast { .. }, _) => (server.binary, &["--fanout"]),
+            (
+                Self::Fanout { .. }
+                | Self::Multicast { .. }
+                | Self::ClusterNotify { .. }
+                | Self::ClusterMulticast { .. },
+                _,
+            ) => (server.binary, &["--fanout"]),
             // The database and the poll interval are added per measurement.
             (Self::Tracker { .. }, _) => (crate::tracker::SERVER_BINARY, &[]),
             (Self::Throughput { .. } | Self::IdleMemory { .. }, _) => (server.binary, &[]),
@@ -83,11 +105,11 @@ impl Workload {
     pub(crate) fn idle_connections(self) -> Option<usize> {
         match self {
             Self::IdleMemory { connections } => Some(connections),
-            Self::Fanout { connections, .. } | Self::Multicast { connections, .. } => {
-                Some(connections + 1)
-            }
+            Self::Fanout { connections, .. }
+            | Self::Multicast { connections, .. }
+            | Self::ClusterMulticast { connections, .. } => Some(connections + 1),
             Self::Tracker { connections, .. } => Some(connections),
-            Self::Throughput { .. } => None,
+            Self::Throughput { .. } | Self::ClusterNotify { .. } => None,
         }
     }
 }
@@ -110,14 +132,28 @@ impl Config {
     pub(crate) fn measures(&self, server: &Server) -> bool {
         match server.role {
             Role::Candidate => true,
-            Role::Baseline | Role::Control => !matches!(
-                self.workload,
-                Workload::Fanout { .. } | Workload::Tracker { .. }
-            ),
+            Role::Baseline | Role::Control => {
+                !matches!(
+                    self.workload,
+                    Workload::Fanout { .. } | Workload::Tracker { .. }
+                ) && !self.is_cluster()
+            }
             Role::Alternative => matches!(self.workload, Workload::Multicast { .. }),
-            Role::Reference => !self.is_fan_out() && !self.is_tracker(),
-            Role::Variant => self.listeners && !self.is_fan_out() && !self.is_tracker(),
+            Role::Reference => !self.is_fan_out() && !self.is_tracker() && !self.is_cluster(),
+            Role::Variant => {
+                self.listeners && !self.is_fan_out() && !self.is_tracker() && !self.is_cluster()
+            }
+            Role::Cluster { .. } => self.is_cluster(),
         }
+    }
+
+    /// Whether it is a cluster configuration, which measures Yoctopus alone, on one server and
+    /// as clusters.
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(
+            self.workload,
+            Workload::ClusterNotify { .. } | Workload::ClusterMulticast { .. }
+        )
     }
 
     /// Whether it is a change-tracking configuration, which only `bench-tracker` runs.
@@ -215,6 +251,26 @@ impl Config {
                 crate::tracker::BURST_MAX,
                 outbound_queue,
             ),
+            Workload::ClusterNotify { per_target } => format!(
+                "one notify by id from a client's request to another client, on the same server \
+                 and on another server of a cluster through NATS: a sender on the first server, a \
+                 receiver on every server, {per_target} requests per receiver after \
+                 {CLUSTER_NOTIFY_WARMUP} warm-up, one at a time and the receivers in turn, timed \
+                 from the request written to the push read (one process, one monotonic clock); \
+                 Yoctopus alone, as one server and as clusters of 1, 2 and 3 nodes; every server \
+                 and nats-server on the server's core"
+            ),
+            Workload::ClusterMulticast {
+                connections,
+                triggers,
+            } => format!(
+                "one multicast to {connections} labelled connections spread evenly over the \
+                 servers of a cluster, triggered on the first, from the trigger written to the \
+                 last connection reading its push, every connection exactly once; {triggers} \
+                 triggers per round after {FANOUT_WARMUP_TRIGGERS} warm-up; Yoctopus alone, as \
+                 one server without a cluster and as clusters of 1, 2 and 3 nodes through NATS; \
+                 every server and nats-server on the server's core"
+            ),
         }
     }
 }
@@ -223,8 +279,13 @@ impl Config {
 /// separates fast servers best, memory at `idle_connections` idle connections, and the notify
 /// fan-out and the multicast to `fanout.connections` connections, `fanout.triggers` triggers a
 /// round. The two 50-connection greeter loads also price listeners: one answered a request at a
-/// time, one pipelined.
-pub(crate) fn standard(idle_connections: usize, fanout: FanoutSize) -> Vec<Config> {
+/// time, one pipelined. Then the cluster's: notify by id across servers, and the multicast to
+/// `fanout.connections` connections spread over them, `cluster_notifies` requests per receiver.
+pub(crate) fn standard(
+    idle_connections: usize,
+    fanout: FanoutSize,
+    cluster_notifies: usize,
+) -> Vec<Config> {
     let throughput = |name, connections, in_flight, request, listeners| Config {
         name,
         workload: Workload::Throughput {
@@ -262,8 +323,26 @@ pub(crate) fn standard(idle_connections: usize, fanout: FanoutSize) -> Vec<Confi
             },
             listeners: false,
         },
+        Config {
+            name: "cluster-notify",
+            workload: Workload::ClusterNotify {
+                per_target: cluster_notifies,
+            },
+            listeners: false,
+        },
+        Config {
+            name: "cluster-multicast-10k",
+            workload: Workload::ClusterMulticast {
+                connections: fanout.connections,
+                triggers: fanout.triggers,
+            },
+            listeners: false,
+        },
     ]
 }
+
+/// Measured requests per receiver in `cluster-notify` by default.
+pub(crate) const CLUSTER_NOTIFIES: usize = 1000;
 
 /// The configurations run only when `--configs` names them: database change tracking, on
 /// SQLite (the writer is another process, so the tracker finds its commits by polling
@@ -362,13 +441,17 @@ mod tests {
                 connections: 10,
                 triggers: 2,
             },
+            5,
         )
     }
 
     #[test]
     fn listeners_are_measured_at_50x1_and_50x16_only_and_beside_every_other_server() {
         let servers = lineup::standard(None);
-        for config in configs().into_iter().filter(|config| !config.is_fan_out()) {
+        for config in configs()
+            .into_iter()
+            .filter(|config| !config.is_fan_out() && !config.is_cluster())
+        {
             let lineup = config.lineup(&servers);
             let variants = lineup.iter().filter(|s| s.role == Role::Variant).count();
             let expected = if matches!(config.name, "50x1" | "50x16") {
@@ -402,7 +485,10 @@ mod tests {
             fanout[0].workload.server_command(&lineup[0]),
             ("bench-yoctopus", &["--fanout"][..])
         );
-        for config in configs().into_iter().filter(|config| !config.is_fan_out()) {
+        for config in configs()
+            .into_iter()
+            .filter(|config| !config.is_fan_out() && !config.is_cluster())
+        {
             for server in config.lineup(&lineup::standard(Some(reference))) {
                 assert_eq!(
                     config.workload.server_command(&server),
@@ -481,6 +567,56 @@ mod tests {
     }
 
     #[test]
+    fn the_cluster_configurations_measure_yoctopus_alone_on_one_server_and_as_clusters() {
+        let reference = Server {
+            label: "yoctopus @ 3f404bb",
+            binary: lineup::REFERENCE_BINARY,
+            role: Role::Reference,
+            listeners: Listeners::None,
+        };
+        let clusters: Vec<_> = configs()
+            .into_iter()
+            .filter(super::Config::is_cluster)
+            .collect();
+        let names: Vec<_> = clusters.iter().map(|config| config.name).collect();
+        assert_eq!(names, ["cluster-notify", "cluster-multicast-10k"]);
+        for config in &clusters {
+            let lineup = config.lineup(&lineup::standard(Some(reference)));
+            let roles: Vec<_> = lineup.iter().map(|server| server.role).collect();
+            assert_eq!(
+                roles,
+                [
+                    Role::Candidate,
+                    Role::Cluster { nodes: 0 },
+                    Role::Cluster { nodes: 1 },
+                    Role::Cluster { nodes: 2 },
+                    Role::Cluster { nodes: 3 },
+                ],
+                "{}",
+                config.name
+            );
+            for server in &lineup {
+                assert_eq!(
+                    config.workload.server_command(server),
+                    ("bench-yoctopus", &["--fanout"][..])
+                );
+            }
+        }
+        assert_eq!(clusters[0].workload.idle_connections(), None);
+        assert_eq!(clusters[1].workload.idle_connections(), Some(11));
+        for config in configs().into_iter().filter(|config| !config.is_cluster()) {
+            assert!(
+                config
+                    .lineup(&lineup::standard(None))
+                    .iter()
+                    .all(|server| !matches!(server.role, Role::Cluster { .. })),
+                "{}",
+                config.name
+            );
+        }
+    }
+
+    #[test]
     fn the_reference_is_measured_in_every_configuration_but_the_fan_out() {
         let reference = Server {
             label: "yoctopus @ 3f404bb",
@@ -490,7 +626,10 @@ mod tests {
         };
         let without = lineup::standard(None);
         let with = lineup::standard(Some(reference));
-        for config in configs().into_iter().filter(|config| !config.is_fan_out()) {
+        for config in configs()
+            .into_iter()
+            .filter(|config| !config.is_fan_out() && !config.is_cluster())
+        {
             let lineup = config.lineup(&with);
             assert_eq!(
                 lineup.iter().filter(|s| s.role == Role::Reference).count(),

@@ -4,7 +4,9 @@
 //! beside them, Yoctopus's benchmark server as it was at an earlier commit (the reference), whose
 //! ratios to Yoctopus show what the changes since cost. In `multicast-10k` the baseline and its
 //! control run the hand-written multicast server instead, and a second hand-written way of
-//! multicasting (writer tasks) runs beside them as the alternative.
+//! multicasting (writer tasks) runs beside them as the alternative. In the cluster configurations
+//! Yoctopus runs as one server without a cluster (the candidate) and as the nodes of a cluster of
+//! one, two and three servers meeting at a private NATS server ([`Role::Cluster`]).
 
 use std::path::Path;
 
@@ -62,10 +64,16 @@ pub(crate) enum Role {
     /// that has one: in `multicast-10k`, the hand-written multicast with a writer task per
     /// connection instead of the baseline's direct writes (see [`crate::config::Workload`]).
     Alternative,
+    /// The candidate as `nodes` servers of one cluster, through a private NATS server started
+    /// for the measurement (see `cluster.rs`). Measured only in the cluster configurations,
+    /// beside the candidate as one server without a cluster. `nodes: 0` is no cluster at all: a
+    /// second copy of the candidate, the A/A control of the cluster configurations.
+    Cluster { nodes: usize },
 }
 
 /// Baseline, Yoctopus, the reference if there is one, Yoctopus with the no-op and with the
-/// transforming listeners, the hand-written alternative, and the A/A control.
+/// transforming listeners, the hand-written alternative, the A/A control, and for the cluster
+/// configurations Yoctopus's own A/A control and Yoctopus as clusters of one, two and three nodes.
 pub(crate) fn standard(reference: Option<Server>) -> Vec<Server> {
     let mut servers = vec![
         Server {
@@ -104,11 +112,25 @@ pub(crate) fn standard(reference: Option<Server>) -> Vec<Server> {
             role: Role::Control,
             listeners: Listeners::None,
         },
+        cluster("yoctopus A/A", 0),
+        cluster("1-node cluster", 1),
+        cluster("2-node cluster", 2),
+        cluster("3-node cluster", 3),
     ];
     if let Some(reference) = reference {
         servers.insert(2, reference);
     }
     servers
+}
+
+/// Yoctopus as the `nodes` servers of a cluster (0: one server, no cluster).
+const fn cluster(label: &'static str, nodes: usize) -> Server {
+    Server {
+        label,
+        binary: "bench-yoctopus",
+        role: Role::Cluster { nodes },
+        listeners: Listeners::None,
+    }
 }
 
 /// The reference in `bin_dir`, if [`REFERENCE_BINARY`] is there: labelled `yoctopus @ <rev>`, with

@@ -17,6 +17,13 @@
 //! the same way, against the hand-written loop of `bench-multicast-baseline` as the baseline (and
 //! its A/A control), with that loop's writer-task variant beside them.
 //!
+//! The cluster configurations (`cluster-notify`, `cluster-multicast-10k`) measure Yoctopus alone,
+//! as one server and as clusters of one, two and three nodes meeting at a private nats-server
+//! started for each measurement: one client's notify by id to a client on the same server and to
+//! one on another server (request to push read, p50 and p99), and the multicast to 10,000
+//! connections spread over the servers (trigger to the last push read), with the NATS messages
+//! each costs; every node and nats-server share the server's core (see `cluster.rs`).
+//!
 //! The change-tracking configurations (`tracker-sqlite`, `tracker-sqlite-5ms`, `tracker-postgres`,
 //! run only when `--configs` names them) measure `bench-tracker` alone: 1,000 connections
 //! subscribed to a table, and the time from a commit by the load generator's own writer to the
@@ -27,8 +34,9 @@
 //! ```text
 //! cargo build --release -p yoctopus-bench
 //! target/release/bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
-//!     [--fanout-connections 10000] [--fanout-triggers 5]
-//!     [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k,multicast-10k]
+//!     [--fanout-connections 10000] [--fanout-triggers 5] [--cluster-notifies 1000]
+//!     [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k,multicast-10k,
+//!                cluster-notify,cluster-multicast-10k]
 //!     [--tracker-connections 1000] [--tracker-commits 200] [--tracker-outbound-queue 4096]
 //!     [--server-core 0]
 //!     [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
@@ -42,6 +50,7 @@
 //! copies of one server have differed by 1.8x within a round, so only ratios within a round are
 //! compared, summarized as medians across rounds, and read against the A/A control's spread.
 
+mod cluster;
 mod config;
 mod lineup;
 mod measure;
@@ -78,14 +87,19 @@ const PROGRAMS: [&str; 5] = [
 /// What `--help` prints.
 const USAGE: &str = "\
 usage: bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
-    [--fanout-connections 10000] [--fanout-triggers 5]
-    [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k,multicast-10k]
+    [--fanout-connections 10000] [--fanout-triggers 5] [--cluster-notifies 1000]
+    [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k,multicast-10k,
+               cluster-notify,cluster-multicast-10k]
     [--tracker-connections 1000] [--tracker-commits 200] [--tracker-outbound-queue 4096]
     [--server-core 0] [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
 
 Runs bench-baseline, bench-yoctopus and bench-loadgen from --bin-dir (default: the directory of
 bench-driver) in interleaved rounds and prints the tables; multicast-10k runs
-bench-multicast-baseline as its baseline. The change-tracking configurations, tracker-sqlite,
+bench-multicast-baseline as its baseline. cluster-notify and cluster-multicast-10k run
+bench-yoctopus as one server and as clusters of 1, 2 and 3 nodes, each cluster with a private
+nats-server (installed from Debian's nats-server), every server on the server's core;
+--cluster-notifies is the measured requests per receiver of cluster-notify, and
+cluster-multicast-10k uses --fanout-connections and --fanout-triggers. The change-tracking configurations, tracker-sqlite,
 tracker-sqlite-5ms and tracker-postgres, run bench-tracker and only when --configs names them
 (tracker-postgres starts a private PostgreSQL server for the run, unpinned).
 
@@ -118,6 +132,7 @@ fn run() -> Result<(), String> {
         "idle-connections",
         "fanout-connections",
         "fanout-triggers",
+        "cluster-notifies",
         "tracker-connections",
         "tracker-commits",
         "tracker-outbound-queue",
@@ -164,7 +179,8 @@ fn run() -> Result<(), String> {
         duration: seconds(flags.get_or("duration", 4.0)?, Duration::from_millis(100))?,
         databases: Default::default(),
     };
-    let mut configs = config::standard(idle_connections, fanout);
+    let cluster_notifies = positive(&flags, "cluster-notifies", config::CLUSTER_NOTIFIES)?;
+    let mut configs = config::standard(idle_connections, fanout, cluster_notifies);
     if let Some(wanted) = flags.text("configs") {
         let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
         // The optional configurations join only by name.
@@ -182,13 +198,15 @@ fn run() -> Result<(), String> {
         configs.retain(|config| wanted.contains(&config.name));
     }
     // Not even in the lineup when no configuration run measures it (`--configs notify-10k`).
-    // Nor is the multicast's alternative outside `multicast-10k`.
+    // Nor is the multicast's alternative outside `multicast-10k`, nor a cluster outside the
+    // cluster configurations.
     let reference = lineup::reference(&setup.bin_dir)
         .filter(|reference| configs.iter().any(|config| config.measures(reference)));
     let servers: Vec<_> = lineup::standard(reference)
         .into_iter()
         .filter(|server| {
-            server.role != Role::Alternative || configs.iter().any(|c| c.measures(server))
+            !matches!(server.role, Role::Alternative | Role::Cluster { .. })
+                || configs.iter().any(|c| c.measures(server))
         })
         .collect();
     preflight(&setup, &configs)?;
@@ -362,6 +380,9 @@ fn estimated(setup: &Setup, workload: Workload) -> Duration {
                     * u32::try_from(triggers + FANOUT_WARMUP_TRIGGERS).unwrap_or(u32::MAX)
         }
         Workload::Tracker { .. } => tracker::estimated(workload),
+        Workload::ClusterNotify { .. } | Workload::ClusterMulticast { .. } => {
+            cluster::estimated(workload)
+        }
     }
 }
 
@@ -391,8 +412,19 @@ fn progress(outcome: &Outcome) -> String {
                 .iter()
                 .map(|trigger| format!("{:.1}", millis(trigger.call_to_last_us)))
                 .collect();
+            let spread = if report.servers > 1 {
+                format!(" over {} servers", report.servers)
+            } else {
+                String::new()
+            };
+            let nats = report.nats.map_or_else(String::new, |window| {
+                format!(
+                    "; NATS {} in / {} out for {} multicasts",
+                    window.counted.in_msgs, window.counted.out_msgs, window.operations
+                )
+            });
             format!(
-                "{} connections, first call to last push: {} ms (warm-up {} ms)",
+                "{} connections{spread}, first call to last push: {} ms (warm-up {} ms){nats}",
                 report.connections,
                 ms.join(" "),
                 report
@@ -404,6 +436,7 @@ fn progress(outcome: &Outcome) -> String {
             )
         }
         Outcome::Tracker(report) => tracker::progress(report),
+        Outcome::NotifyOne(report) => cluster::progress(report),
         Outcome::Failed(why) => format!("FAILED: {why}"),
     }
 }

@@ -5,9 +5,11 @@
 //! of an idle run that the driver paces through the load generator's standard input. A fan-out
 //! (notify or multicast) is timed by the load generator too; any problem in it (a push missing,
 //! wrong or late, a connection lost) fails the whole measurement, since its times would not be the
-//! fan-out's.
+//! fan-out's. The change-tracking and the cluster configurations start their servers (and their
+//! database, or NATS) in modules of their own, `tracker.rs` and `cluster.rs`.
 
 use std::io::Write as _;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -63,6 +65,10 @@ pub(crate) fn measure(setup: &Setup, server: &Server, workload: Workload) -> Out
         return crate::tracker::measure(setup, server, workload)
             .map_or_else(Outcome::Failed, Outcome::Tracker);
     }
+    if let Workload::ClusterNotify { .. } | Workload::ClusterMulticast { .. } = workload {
+        // NATS and the nodes first, or one server alone.
+        return crate::cluster::measure(setup, server, workload).unwrap_or_else(Outcome::Failed);
+    }
     let (binary, flags) = workload.server_command(server);
     let program = Server { binary, ..*server };
     let measured = RunningServer::start(&setup.bin_dir, &program, setup.server_core, flags)
@@ -86,14 +92,28 @@ pub(crate) fn measure(setup: &Setup, server: &Server, workload: Workload) -> Out
             Workload::Fanout {
                 connections,
                 triggers,
-            } => fanout(setup, &running, Via::Notify, connections, triggers).map(Outcome::Fanout),
+            } => fanout(
+                setup,
+                &Loaded::one(&running),
+                Via::Notify,
+                connections,
+                triggers,
+            )
+            .map(Outcome::Fanout),
             Workload::Multicast {
                 connections,
                 triggers,
-            } => {
-                fanout(setup, &running, Via::Multicast, connections, triggers).map(Outcome::Fanout)
-            }
-            Workload::Tracker { .. } => Err("measured above".to_owned()),
+            } => fanout(
+                setup,
+                &Loaded::one(&running),
+                Via::Multicast,
+                connections,
+                triggers,
+            )
+            .map(Outcome::Fanout),
+            Workload::Tracker { .. }
+            | Workload::ClusterNotify { .. }
+            | Workload::ClusterMulticast { .. } => Err("measured above".to_owned()),
         });
     measured.unwrap_or_else(Outcome::Failed)
 }
@@ -133,23 +153,58 @@ fn throughput(
     serde_json::from_str(&line).map_err(|error| format!("unreadable report ({error}): {line}"))
 }
 
-fn fanout(
+/// What a load generator is pointed at: the servers' addresses (one server, or the nodes of a
+/// cluster, the first taking the triggers), the processes whose CPU time is the servers' (the
+/// nodes, and their NATS server), and that NATS server's monitoring address, if there is one.
+#[derive(Debug, Clone)]
+pub(crate) struct Loaded {
+    pub(crate) addrs: Vec<SocketAddr>,
+    pub(crate) pids: Vec<u32>,
+    pub(crate) nats_monitor: Option<SocketAddr>,
+}
+
+impl Loaded {
+    /// One server, without a cluster.
+    pub(crate) fn one(server: &RunningServer) -> Self {
+        Self {
+            addrs: vec![server.addr()],
+            pids: vec![server.pid()],
+            nats_monitor: None,
+        }
+    }
+
+    /// The load generator's flags for them: `--addr`, `--server-pid`, `--nats-monitor`.
+    pub(crate) fn flags(&self) -> Vec<String> {
+        let joined = |items: Vec<String>| items.join(",");
+        let mut flags = vec![
+            "--addr".to_owned(),
+            joined(self.addrs.iter().map(ToString::to_string).collect()),
+            "--server-pid".to_owned(),
+            joined(self.pids.iter().map(ToString::to_string).collect()),
+        ];
+        if let Some(monitor) = self.nats_monitor {
+            flags.extend(["--nats-monitor".to_owned(), monitor.to_string()]);
+        }
+        flags
+    }
+}
+
+pub(crate) fn fanout(
     setup: &Setup,
-    server: &RunningServer,
+    loaded: &Loaded,
     via: Via,
     connections: usize,
     triggers: usize,
 ) -> Result<FanoutReport, String> {
     let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
         .arg("fanout")
-        .args(["--addr", &server.addr().to_string()])
+        .args(loaded.flags())
         .args(["--via", via.as_str()])
         .args(["--connections", &connections.to_string()])
         .args(["--triggers", &triggers.to_string()])
         .args(["--warmup-triggers", &FANOUT_WARMUP_TRIGGERS.to_string()])
         .args(["--timeout", &TRIGGER_TIMEOUT.as_secs_f64().to_string()])
         .args(["--pause", &TRIGGER_PAUSE.as_secs_f64().to_string()])
-        .args(["--server-pid", &server.pid().to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()

@@ -6,7 +6,7 @@
 //! steadier than the ratio of two medians, let alone of two single runs.
 
 use serde::Serialize;
-use yoctopus_bench::report::{FanoutReport, ThroughputReport};
+use yoctopus_bench::report::{FanoutReport, NotifyOneReport, ThroughputReport};
 use yoctopus_bench::tracker::TrackerReport;
 
 /// Server memory in an idle-memory measurement.
@@ -51,8 +51,11 @@ impl MemoryReport {
 pub(crate) enum Outcome {
     Throughput(ThroughputReport),
     Memory(MemoryReport),
-    /// A notify fan-out whose every trigger completed.
+    /// A notify fan-out or a multicast (on one server or over a cluster) whose every trigger
+    /// completed.
     Fanout(FanoutReport),
+    /// A notify-one run (`cluster-notify`) whose every request completed.
+    NotifyOne(NotifyOneReport),
     /// A change-tracking run whose every phase completed.
     Tracker(TrackerReport),
     /// The measurement could not be made (the message says why).
@@ -72,6 +75,14 @@ impl Outcome {
     pub(crate) fn fanout(&self) -> Option<&FanoutReport> {
         match self {
             Self::Fanout(report) => Some(report),
+            _ => None,
+        }
+    }
+
+    /// The notify-one report, if this is one.
+    pub(crate) fn notify_one(&self) -> Option<&NotifyOneReport> {
+        match self {
+            Self::NotifyOne(report) => Some(report),
             _ => None,
         }
     }

@@ -35,11 +35,24 @@ impl RunningServer {
         core: usize,
         flags: &[&str],
     ) -> Result<Self, String> {
+        Self::start_with_env(bin_dir, server, core, flags, &[])
+    }
+
+    /// [`start`](Self::start), with `env` added to the server's environment (a cluster node's
+    /// `NATS_URL` and `CLUSTER_*`).
+    pub(crate) fn start_with_env(
+        bin_dir: &Path,
+        server: &Server,
+        core: usize,
+        flags: &[&str],
+        env: &[(&str, String)],
+    ) -> Result<Self, String> {
         let mut command = process::pinned(core, &bin_dir.join(server.binary));
         if server.listeners != Listeners::None {
             command.args(["--listeners", server.listeners.as_str()]);
         }
         command.args(flags);
+        command.envs(env.iter().map(|(name, value)| (*name, value.as_str())));
         let mut child = command
             .env("PORT", "0")
             .env(EXIT_WITH_STDIN, "1")

@@ -51,6 +51,9 @@ pub(crate) fn print(
                 multicast(results, config.name, &lineup, baseline, connections);
             }
             Workload::Tracker { .. } => crate::tracker::print(results, config, &lineup),
+            Workload::ClusterNotify { .. } | Workload::ClusterMulticast { .. } => {
+                crate::cluster::print(results, config, &lineup);
+            }
         }
         for server in &lineup {
             for why in results.failures(config.name, server.label) {
@@ -163,7 +166,11 @@ fn throughput(results: &Results, config: &str, servers: &[Server], baseline: &Se
     };
     for server in servers {
         match server.role {
-            Role::Baseline | Role::Variant | Role::Reference | Role::Alternative => {}
+            Role::Baseline
+            | Role::Variant
+            | Role::Reference
+            | Role::Alternative
+            | Role::Cluster { .. } => {}
             Role::Candidate => println!(
                 "  {}: throughput {} (target >= {THROUGHPUT_TARGET}x), p99 {} (target <= {P99_TARGET}x)",
                 server.label,
@@ -353,7 +360,7 @@ impl FanoutCells {
             let Some(report) = outcome.fanout() else {
                 continue;
             };
-            triggers.extend(&report.triggers);
+            triggers.extend(report.triggers.iter().cloned());
             per_round.extend(median_fanout_ms(outcome));
         }
         let spread = |time: fn(&FanoutTrigger) -> u64| {
@@ -537,7 +544,11 @@ fn multicast(
                 server.label,
                 range_text(to(server, baseline)),
             ),
-            Role::Baseline | Role::Alternative | Role::Variant | Role::Reference => {}
+            Role::Baseline
+            | Role::Alternative
+            | Role::Variant
+            | Role::Reference
+            | Role::Cluster { .. } => {}
         }
     }
     println!(
@@ -809,7 +820,7 @@ fn verdict(spread: Option<Spread>, meets: impl Fn(f64) -> bool) -> String {
     }
 }
 
-fn ratio_text(spread: Option<Spread>) -> String {
+pub(crate) fn ratio_text(spread: Option<Spread>) -> String {
     spread.map_or_else(
         || "no data".to_owned(),
         |s| format!("{:.3} [{:.2}-{:.2}]", s.median, s.min, s.max),

@@ -64,17 +64,23 @@ impl Client {
         })
     }
 
-    /// Opens `count` connections, a bounded number of handshakes at a time; each entry is the
-    /// connection or why it failed.
+    /// Opens `count` connections, a bounded number of handshakes at a time, connection `index` to
+    /// `addrs[index % addrs.len()]` (so spread evenly over several servers, in turn); each entry
+    /// is the connection or why it failed.
     pub(crate) async fn open_many(
-        addr: SocketAddr,
+        addrs: &[SocketAddr],
         kind: RequestKind,
         listeners: Listeners,
         count: usize,
     ) -> Vec<Result<Self, String>> {
+        assert!(
+            !addrs.is_empty(),
+            "at least one address to open connections to"
+        );
         let permits = Rc::new(Semaphore::new(OPENING_AT_ONCE));
         let opening: Vec<_> = (0..count)
             .map(|index| {
+                let addr = addrs[index % addrs.len()];
                 let permits = Rc::clone(&permits);
                 tokio::task::spawn_local(async move {
                     let _permit = permits

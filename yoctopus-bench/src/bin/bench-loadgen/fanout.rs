@@ -17,19 +17,29 @@
 //! Times are taken on the real-time clock that the server stamps its first `notify` call with (see
 //! [`yoctopus_bench::fanout`]): an arrival is stamped when its connection's task reads it, so a
 //! load generator short of CPU shows as `loadgen_cpu_secs` near the fan-out time.
+//!
+//! **A cluster.** Given the addresses of several servers of one cluster, the idle connections are
+//! spread over them in turn (connection `i` on server `i % servers`) and the controller is on the
+//! first: a multicast sent there must reach the connections of every server, each exactly once,
+//! and its answer must count all of them. The report then also gives, per server, when its first
+//! and its last connection read each push. With `--nats-monitor`, the NATS server's counters are
+//! read just before the first trigger and just after the last (outside every timed span), so the
+//! report says what the triggers cost in NATS messages.
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::{timeout_at, Instant};
 use yoctopus_bench::fanout::{self, Answer, Via};
+use yoctopus_bench::nats::{self, NatsWindow};
 use yoctopus_bench::procfs;
-use yoctopus_bench::report::{FanoutReport, FanoutTrigger};
+use yoctopus_bench::report::{FanoutReport, FanoutTrigger, ServerArrivals};
 use yoctopus_bench::request::{Listeners, RequestKind};
 
 use crate::client::{Client, Message};
@@ -50,7 +60,8 @@ const LABEL_ID: u64 = 1;
 /// What to run.
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
-    pub(crate) addr: SocketAddr,
+    /// The servers: one, or the nodes of a cluster (the controller on the first).
+    pub(crate) addrs: Vec<SocketAddr>,
     /// Which call pushes.
     pub(crate) via: Via,
     pub(crate) connections: usize,
@@ -62,7 +73,10 @@ pub(crate) struct Plan {
     pub(crate) timeout: Duration,
     /// The pause after each trigger.
     pub(crate) pause: Duration,
-    pub(crate) server_pid: Option<u32>,
+    /// The processes whose CPU time is summed as the servers' (the nodes, and NATS).
+    pub(crate) server_pids: Vec<u32>,
+    /// The NATS server's monitoring address, whose counters are read around the triggers.
+    pub(crate) nats_monitor: Option<SocketAddr>,
 }
 
 /// Runs `plan` and reports what it measured.
@@ -77,10 +91,12 @@ pub(crate) async fn run(plan: &Plan) -> FanoutReport {
         wrong_pushes: 0,
         connection_failures: 0,
         first_error: None,
+        servers: plan.addrs.len(),
+        nats: None,
     };
     let connecting = Instant::now();
     let opened = Client::open_many(
-        plan.addr,
+        &plan.addrs,
         RequestKind::Greeter,
         Listeners::None,
         plan.connections,
@@ -89,7 +105,7 @@ pub(crate) async fn run(plan: &Plan) -> FanoutReport {
     let controller = tokio::time::timeout(
         CONTROLLER_TIMEOUT,
         Client::open(
-            plan.addr,
+            plan.addrs[0],
             RequestKind::Greeter,
             Listeners::None,
             plan.connections,
@@ -108,7 +124,7 @@ pub(crate) async fn run(plan: &Plan) -> FanoutReport {
         }
     };
 
-    let tally = Rc::new(RefCell::new(Tally::new(plan.connections)));
+    let tally = Rc::new(RefCell::new(Tally::new(plan.connections, plan.addrs.len())));
     let progress = Rc::new(Notify::new());
     let mut listening = Vec::with_capacity(plan.connections);
     for (index, client) in opened.into_iter().enumerate() {
@@ -132,6 +148,8 @@ pub(crate) async fn run(plan: &Plan) -> FanoutReport {
     };
     tokio::time::sleep(SETTLE).await;
 
+    let nats_before = counters(plan.nats_monitor, &tally);
+    let mut triggered = 0;
     let total = plan.warmup_triggers + plan.triggers;
     for round in 1..=total as u64 {
         let Some(client) = controller.as_mut() else {
@@ -140,6 +158,7 @@ pub(crate) async fn run(plan: &Plan) -> FanoutReport {
         if tally.borrow().failed() {
             break;
         }
+        triggered += 1;
         match trigger(plan, client, round, &tally, &progress).await {
             Ok(measured) if round as usize <= plan.warmup_triggers => report.warmup.push(measured),
             Ok(measured) => report.triggers.push(measured),
@@ -151,6 +170,12 @@ pub(crate) async fn run(plan: &Plan) -> FanoutReport {
             }
         }
         tokio::time::sleep(plan.pause).await;
+    }
+    if let Some(before) = nats_before {
+        report.nats = counters(plan.nats_monitor, &tally).map(|after| NatsWindow {
+            counted: after.since(before),
+            operations: triggered,
+        });
     }
     for task in listening {
         task.abort();
@@ -184,9 +209,7 @@ async fn trigger(
     fanout::write_trigger(&mut request, plan.via, round, fanout::KIND, &data);
     controller.queue_text(&request);
 
-    let server_before = plan
-        .server_pid
-        .and_then(|pid| procfs::cpu_seconds(pid).ok());
+    let server_before = procfs::cpu_seconds_of(&plan.server_pids);
     let own_before = procfs::cpu_seconds(std::process::id()).unwrap_or_default();
     let deadline = Instant::now() + plan.timeout;
     let sent_ns = fanout::now_nanos();
@@ -217,12 +240,10 @@ async fn trigger(
         }
     };
     let (answer, pushes) = tokio::join!(answered, timeout_at(deadline, all_pushes));
-    let server_after = plan
-        .server_pid
-        .and_then(|pid| procfs::cpu_seconds(pid).ok());
+    let server_after = procfs::cpu_seconds_of(&plan.server_pids);
     let own_after = procfs::cpu_seconds(std::process::id()).unwrap_or_default();
     let mut tally = tally.borrow_mut();
-    let arrivals = tally.end();
+    let (arrivals, spans) = tally.end();
     if let Some(problem) = &tally.first_error {
         return Err(problem.clone());
     }
@@ -274,7 +295,36 @@ async fn trigger(
             .zip(server_after)
             .map(|(before, after)| after - before),
         loadgen_cpu_secs: own_after - own_before,
+        call_unix_ns: timing.call,
+        per_server: if plan.addrs.len() > 1 {
+            spans
+                .iter()
+                .map(|span| {
+                    let (first, last) = span.unwrap_or((timing.call, timing.call));
+                    ServerArrivals {
+                        first_us: timing.since_call(first),
+                        last_us: timing.since_call(last),
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
     })
+}
+
+/// The NATS server's counters, when there is one to ask; a failure to read them is the run's
+/// problem (its counts would be missing) but not a reason to stop it.
+fn counters(monitor: Option<SocketAddr>, tally: &RefCell<Tally>) -> Option<nats::Varz> {
+    match nats::varz(monitor?) {
+        Ok(varz) => Some(varz),
+        Err(problem) => {
+            tally
+                .borrow_mut()
+                .problem(format!("reading the NATS counters: {problem}"));
+            None
+        }
+    }
 }
 
 /// The reply of the server to trigger `round`, on the controller.
@@ -322,20 +372,30 @@ struct ReplyMeta {
 
 /// Reads the server's answer to trigger `round`.
 fn read_answer(payload: &[u8], round: u64) -> Result<Answer, String> {
+    read_reply(payload, round, "the controller")
+}
+
+/// Reads the `data` of the `ok` answer to the request `meta.id` `id`, sent by `who` (which must
+/// not receive a push meanwhile).
+pub(crate) fn read_reply<T: DeserializeOwned>(
+    payload: &[u8],
+    id: u64,
+    who: &str,
+) -> Result<T, String> {
     let text = String::from_utf8_lossy(payload);
     let reply: Reply = serde_json::from_slice(payload)
         .map_err(|error| format!("unreadable answer ({error}): {text}"))?;
     if reply.meta.method.as_deref() == Some("notify") {
         return Err(format!(
-            "the controller, which the server must leave out, was notified: {text}"
+            "{who}, which the server must leave out, was notified: {text}"
         ));
     }
-    if reply.meta.id != Some(Value::from(round)) {
+    if reply.meta.id != Some(Value::from(id)) {
         return Err(format!("an answer to another request: {text}"));
     }
     if reply.meta.status.as_deref() != Some("ok") {
         return Err(format!(
-            "the trigger failed: {}",
+            "the request failed: {}",
             reply.error.unwrap_or(Value::Null)
         ));
     }
@@ -460,6 +520,9 @@ struct Tally {
     seen: Vec<u64>,
     /// This trigger's arrivals ([`fanout::now_nanos`]).
     arrivals: Vec<u64>,
+    /// Per server (connection `i` is on server `i % servers`), this trigger's first and last
+    /// arrival there.
+    spans: Vec<Option<(u64, u64)>>,
     /// Verified pushes of this trigger.
     received: usize,
     wrong: u64,
@@ -468,13 +531,14 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(connections: usize) -> Self {
+    fn new(connections: usize, servers: usize) -> Self {
         Self {
             round: 0,
             expected: Vec::new(),
             expected_value: Value::Null,
             seen: vec![0; connections],
             arrivals: Vec::with_capacity(connections),
+            spans: vec![None; servers.max(1)],
             received: 0,
             wrong: 0,
             connection_failures: 0,
@@ -499,15 +563,17 @@ impl Tally {
         self.expected_value =
             serde_json::from_slice(&self.expected).expect("the expected push is JSON");
         self.arrivals.clear();
+        self.spans.fill(None);
         self.received = 0;
     }
 
-    /// Stops expecting pushes; the arrivals of the trigger, earliest first.
-    fn end(&mut self) -> Vec<u64> {
+    /// Stops expecting pushes; the arrivals of the trigger, earliest first, and per server the
+    /// first and the last.
+    fn end(&mut self) -> (Vec<u64>, Vec<Option<(u64, u64)>>) {
         self.round = 0;
         let mut arrivals = std::mem::take(&mut self.arrivals);
         arrivals.sort_unstable();
-        arrivals
+        (arrivals, self.spans.clone())
     }
 
     /// A push read by connection `index` at `at`.
@@ -536,6 +602,9 @@ impl Tally {
         }
         self.seen[index] = self.round;
         self.arrivals.push(at);
+        let servers = self.spans.len();
+        let span = &mut self.spans[index % servers];
+        *span = Some(span.map_or((at, at), |(first, last)| (first.min(at), last.max(at))));
         self.received += 1;
     }
 
@@ -630,7 +699,7 @@ mod tests {
 
     #[test]
     fn a_push_counts_once_per_trigger_and_only_when_exact() {
-        let mut tally = Tally::new(2);
+        let mut tally = Tally::new(2, 1);
         let data = fanout::data(1);
         tally.begin(1, &data);
         let push = fanout::expected_push(fanout::KIND, &data);
@@ -643,7 +712,7 @@ mod tests {
         );
         assert_eq!((tally.received, tally.wrong), (2, 0));
         assert!(!tally.failed());
-        assert_eq!(tally.end(), vec![10, 20]);
+        assert_eq!(tally.end(), (vec![10, 20], vec![Some((10, 20))]));
 
         tally.begin(2, &fanout::data(2));
         tally.push(0, &push, 30);
@@ -660,6 +729,22 @@ mod tests {
         tally.end();
         tally.push(0, &second, 60);
         assert_eq!(tally.wrong, 3, "outside a trigger");
+    }
+
+    #[test]
+    fn arrivals_are_spanned_per_server_of_a_cluster() {
+        let mut tally = Tally::new(5, 2);
+        let data = fanout::data(1);
+        let push = fanout::expected_push(fanout::KIND, &data);
+        tally.begin(1, &data);
+        for (index, at) in [(0, 30), (1, 10), (2, 20), (3, 50), (4, 40)] {
+            tally.push(index, &push, at);
+        }
+        let (arrivals, spans) = tally.end();
+        assert_eq!(arrivals, vec![10, 20, 30, 40, 50]);
+        assert_eq!(spans, vec![Some((20, 40)), Some((10, 50))]);
+        tally.begin(2, &fanout::data(2));
+        assert_eq!(tally.end().1, vec![None, None], "cleared per trigger");
     }
 
     #[test]

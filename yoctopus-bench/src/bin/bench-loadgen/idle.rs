@@ -72,7 +72,8 @@ pub(crate) async fn run(plan: &Plan) {
 
     let mut clients = Vec::with_capacity(plan.connections);
     let mut first_error = None;
-    for opened in Client::open_many(plan.addr, plan.request, plan.listeners, plan.connections).await
+    for opened in
+        Client::open_many(&[plan.addr], plan.request, plan.listeners, plan.connections).await
     {
         match opened {
             Ok(client) => clients.push(client),

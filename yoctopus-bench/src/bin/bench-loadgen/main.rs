@@ -7,8 +7,12 @@
 //!     [--server-pid PID]
 //! bench-loadgen idle --addr 127.0.0.1:3000 --connections 10000 [--request greeter] \
 //!     [--listeners none|noop|transform] [--control stdin|SECONDS]
-//! bench-loadgen fanout --addr 127.0.0.1:3000 [--via notify|multicast] --connections 10000 \
-//!     [--triggers 5] [--warmup-triggers 1] [--timeout 20] [--pause 0.2] [--server-pid PID]
+//! bench-loadgen fanout --addr 127.0.0.1:3000[,127.0.0.1:3001...] [--via notify|multicast] \
+//!     --connections 10000 [--triggers 5] [--warmup-triggers 1] [--timeout 20] [--pause 0.2] \
+//!     [--server-pid PID[,PID...]] [--nats-monitor 127.0.0.1:8222]
+//! bench-loadgen notify-one --addr 127.0.0.1:3000[,127.0.0.1:3001...] [--count 1000] \
+//!     [--warmup 100] [--duration 30] [--timeout 5] [--server-pid PID[,PID...]] \
+//!     [--nats-monitor 127.0.0.1:8222]
 //! bench-loadgen tracker --addr 127.0.0.1:3000 --database URL [--connections 1000] \
 //!     [--latency 200x0.01,50x0.1] [--writers 1,4] [--burst 3] [--burst-max 3000] \
 //!     [--timeout 60] [--server-pid PID]
@@ -19,7 +23,18 @@
 //! triggers; each makes the server notify every idle connection by id from a background task
 //! (`--via notify`, the default), or multicast to them all, having labelled them first (`--via
 //! multicast`), and the report gives, per trigger, the time from the server's first call to the
-//! last push received (see `fanout.rs`).
+//! last push received (see `fanout.rs`). Given several addresses, the servers of one cluster, it
+//! spreads the idle connections over them in turn and sends the triggers to the first.
+//!
+//! `notify-one` needs `bench-yoctopus --fanout` too: a sender on the first server asks it to
+//! notify one receiver by id, a receiver on each server given in turn (the first on the sender's
+//! own server, the others on the other servers of the cluster), one request at a time, and the
+//! report gives per receiver the time from the request written to the push read (see
+//! `notify_one.rs`).
+//!
+//! `--server-pid` takes several pids, comma-separated, whose CPU time is summed; `--nats-monitor`
+//! is the monitoring address of the cluster's NATS server, whose message counters the report then
+//! gives for the measured operations.
 //!
 //! `tracker` needs `bench-tracker` and the URL of the database it follows: it holds
 //! `--connections` connections, which the server subscribes to every change of `posts`, and
@@ -43,6 +58,7 @@ mod frame;
 mod handshake;
 mod idle;
 mod in_flight;
+mod notify_one;
 mod recorder;
 mod throughput;
 mod tracker;
@@ -64,9 +80,12 @@ const USAGE: &str = "usage:
                            [--listeners none|noop|transform] [--server-pid PID]
   bench-loadgen idle --addr HOST:PORT [--connections 10000] [--request greeter|nested]
                      [--listeners none|noop|transform] [--control stdin|SECONDS]
-  bench-loadgen fanout --addr HOST:PORT [--via notify|multicast] [--connections 10000]
-                       [--triggers 5] [--warmup-triggers 1] [--timeout 20] [--pause 0.2]
-                       [--server-pid PID]
+  bench-loadgen fanout --addr HOST:PORT[,HOST:PORT...] [--via notify|multicast]
+                       [--connections 10000] [--triggers 5] [--warmup-triggers 1] [--timeout 20]
+                       [--pause 0.2] [--server-pid PID[,PID...]] [--nats-monitor HOST:PORT]
+  bench-loadgen notify-one --addr HOST:PORT[,HOST:PORT...] [--count 1000] [--warmup 100]
+                           [--duration 30] [--timeout 5] [--server-pid PID[,PID...]]
+                           [--nats-monitor HOST:PORT]
   bench-loadgen tracker --addr HOST:PORT --database URL [--connections 1000]
                         [--latency 200x0.01,50x0.1] [--writers 1] [--burst 3]
                         [--burst-max 3000] [--timeout 60] [--server-pid PID]";
@@ -142,21 +161,52 @@ fn run() -> Result<(), String> {
                 "timeout",
                 "pause",
                 "server-pid",
+                "nats-monitor",
             ])?;
             let plan = fanout::Plan {
-                addr: address(&flags)?,
+                addrs: addresses(&flags)?,
                 via: flags.get_or("via", Via::Notify)?,
                 connections: positive(&flags, "connections", 10_000)?,
                 triggers: positive(&flags, "triggers", 5)?,
                 warmup_triggers: flags.get_or("warmup-triggers", 1)?,
                 timeout: seconds(&flags, "timeout", 20.0)?,
                 pause: seconds(&flags, "pause", 0.2)?,
-                server_pid: server_pid(&flags)?,
+                server_pids: server_pids(&flags)?,
+                nats_monitor: nats_monitor(&flags)?,
             };
             if plan.timeout.is_zero() {
                 return Err("`--timeout` must be more than 0".to_owned());
             }
             let report = local.block_on(&runtime, fanout::run(&plan));
+            println!(
+                "{}",
+                serde_json::to_string(&report).expect("a report serializes")
+            );
+            Ok(())
+        }
+        [mode] if mode == "notify-one" => {
+            flags.allow_only(&[
+                "addr",
+                "count",
+                "warmup",
+                "duration",
+                "timeout",
+                "server-pid",
+                "nats-monitor",
+            ])?;
+            let plan = notify_one::Plan {
+                addrs: addresses(&flags)?,
+                count: positive(&flags, "count", 1000)?,
+                warmup: flags.get_or("warmup", 100)?,
+                duration: seconds(&flags, "duration", 30.0)?,
+                timeout: seconds(&flags, "timeout", 5.0)?,
+                server_pids: server_pids(&flags)?,
+                nats_monitor: nats_monitor(&flags)?,
+            };
+            if plan.timeout.is_zero() || plan.duration.is_zero() {
+                return Err("`--timeout` and `--duration` must be more than 0".to_owned());
+            }
+            let report = local.block_on(&runtime, notify_one::run(&plan));
             println!(
                 "{}",
                 serde_json::to_string(&report).expect("a report serializes")
@@ -213,7 +263,10 @@ fn run() -> Result<(), String> {
             );
             Ok(())
         }
-        _ => Err("expected one mode: `throughput`, `idle`, `fanout` or `tracker`".to_owned()),
+        _ => Err(
+            "expected one mode: `throughput`, `idle`, `fanout`, `notify-one` or `tracker`"
+                .to_owned(),
+        ),
     }
 }
 
@@ -225,6 +278,55 @@ fn address(flags: &Flags) -> Result<SocketAddr, String> {
         ));
     }
     Ok(addr)
+}
+
+/// `--addr`: one loopback address or several, comma-separated, all different.
+fn addresses(flags: &Flags) -> Result<Vec<SocketAddr>, String> {
+    let text: String = flags.required("addr")?;
+    let mut addrs = Vec::new();
+    for part in text.split(',') {
+        let addr: SocketAddr = part
+            .trim()
+            .parse()
+            .map_err(|error| format!("`--addr {text}`: `{part}`: {error}"))?;
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "`--addr {addr}` is not a loopback address; the benchmark only loads local servers"
+            ));
+        }
+        if addrs.contains(&addr) {
+            return Err(format!("`--addr {text}` names {addr} twice"));
+        }
+        addrs.push(addr);
+    }
+    Ok(addrs)
+}
+
+/// `--server-pid`: none, one, or several comma-separated.
+fn server_pids(flags: &Flags) -> Result<Vec<u32>, String> {
+    flags.text("server-pid").map_or(Ok(Vec::new()), |text| {
+        text.split(',')
+            .map(|pid| {
+                pid.trim()
+                    .parse()
+                    .map_err(|error| format!("`--server-pid {text}`: {error}"))
+            })
+            .collect()
+    })
+}
+
+/// `--nats-monitor`: a loopback address, if given.
+fn nats_monitor(flags: &Flags) -> Result<Option<SocketAddr>, String> {
+    let Some(text) = flags.text("nats-monitor") else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = text
+        .parse()
+        .map_err(|error| format!("`--nats-monitor {text}`: {error}"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!("`--nats-monitor {addr}` is not a loopback address"));
+    }
+    Ok(Some(addr))
 }
 
 fn server_pid(flags: &Flags) -> Result<Option<u32>, String> {

@@ -40,7 +40,8 @@ pub(crate) struct Plan {
 /// Runs `plan` and reports what it measured.
 pub(crate) async fn run(plan: &Plan) -> ThroughputReport {
     let connecting = Instant::now();
-    let opened = Client::open_many(plan.addr, plan.request, plan.listeners, plan.connections).await;
+    let opened =
+        Client::open_many(&[plan.addr], plan.request, plan.listeners, plan.connections).await;
     let connect_secs = connecting.elapsed().as_secs_f64();
 
     let window_start = Instant::now() + plan.warmup;

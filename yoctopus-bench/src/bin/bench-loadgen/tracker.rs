@@ -108,7 +108,7 @@ pub(crate) async fn run(plan: &Plan) -> TrackerReport {
 
     let connecting = Instant::now();
     let opened = Client::open_many(
-        plan.addr,
+        &[plan.addr],
         RequestKind::Greeter,
         Listeners::None,
         plan.connections,
