@@ -121,7 +121,7 @@ pub use plugin::{ListenerEvent, Plugin, PluginDef};
 pub use protocol::{Meta, Outcome, Push, PushMessage};
 pub use reply::Reply;
 pub use served_api::ServedApi;
-pub use server::{Server, ServerBuilder, TlsConfig};
+pub use server::{Server, ServerBuilder, StaticFiles, TlsConfig};
 pub use settings::PluginSettings;
 pub use transport::Message;
 pub use validate::{
@@ -138,6 +138,6 @@ pub mod prelude {
         binary, endpoint, on, plugin, provide, push, settings, Changed, Closed, Connection,
         ConnectionChanged, ConnectionId, ConnectionSettings, Data, Email, Hostname, IsoDate, Log,
         Meta, Notify, Plugin, Push, Refusal, Reject, Reply, RequestFormat, Server, ServerBuilder,
-        State, UpgradeRequest,
+        State, StaticFiles, UpgradeRequest,
     };
 }

@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::network::Limits;
-use super::{accept_loop, liveness, AllowedOrigins, Network, Server, TlsConfig};
+use super::{accept_loop, liveness, AllowedOrigins, Network, Server, StaticFiles, TlsConfig};
 use crate::app::{App, AppParts, BinaryHandler, MessageHandler};
 use crate::cluster::{Cluster, ClusterNode, Route};
 use crate::connection::{Connection, NodeId};
@@ -52,6 +52,7 @@ pub struct ServerBuilder {
     pub(super) node: Option<NodeId>,
     pub(super) cluster: Option<Cluster>,
     cluster_routes: Vec<Route>,
+    static_files: Option<StaticFiles>,
 }
 
 /// Defaults, chosen to hold at 10,000 connections (see the README's table of options).
@@ -82,6 +83,7 @@ impl Default for ServerBuilder {
             node: None,
             cluster: None,
             cluster_routes: Vec::new(),
+            static_files: None,
         }
     }
 }
@@ -183,6 +185,27 @@ impl ServerBuilder {
     /// How long [`Server::shutdown`] waits for requests and close handshakes; default 10 s.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.limits.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Answers plain HTTP requests (those that are not WebSocket upgrades) from `files`: a web
+    /// page and its scripts served on the WebSocket's own port, at any path, `/` included, since
+    /// upgrades are told apart by their headers. Without it, such requests are answered
+    /// `426 Upgrade Required`; with it, `GET` and `HEAD` of a file's path get the file, another
+    /// method there `405`, and any other path `404`. Given twice, the second replaces the first.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use yoctopus_core::{Server, StaticFiles};
+    ///
+    /// let server = Server::builder()
+    ///     .static_files(StaticFiles::from_dir("web")?)
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn static_files(mut self, files: StaticFiles) -> Self {
+        self.static_files = Some(files);
         self
     }
 
@@ -325,6 +348,9 @@ impl ServerBuilder {
     ///
     /// The bundled [`yoctopus`](crate::yoctopus) plugin is added first.
     pub async fn start(mut self) -> Result<Server, ServerError> {
+        if let Some(files) = &self.static_files {
+            files.check()?;
+        }
         self.plugins.insert(0, crate::yoctopus::plugin());
         let node = self.node.unwrap_or_else(NodeId::random);
         let tls = self.tls.as_ref().map(TlsConfig::acceptor).transpose()?;
@@ -376,6 +402,7 @@ impl ServerBuilder {
             self.limits,
             AllowedOrigins::new(self.allowed_origins),
             tls,
+            self.static_files,
         ));
         let (stop, stopped) = watch::channel(false);
         let accepting = tokio::spawn(accept_loop(listener, Arc::clone(&network), stopped));

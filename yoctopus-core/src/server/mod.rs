@@ -7,11 +7,13 @@ mod env;
 mod liveness;
 mod network;
 mod session;
+mod static_files;
 mod tls;
 mod upgrade;
 
 pub use builder::ServerBuilder;
 pub(crate) use network::{AllowedOrigins, Network};
+pub use static_files::StaticFiles;
 pub use tls::TlsConfig;
 
 use std::future::Future;

@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
+use super::StaticFiles;
 use crate::app::App;
 
 /// Limits and timings every connection reads.
@@ -36,6 +37,7 @@ pub(crate) struct Network {
     allowed_origins: RwLock<AllowedOrigins>,
     in_flight: InFlight,
     draining: AtomicBool,
+    static_files: Option<StaticFiles>,
 }
 
 impl Network {
@@ -45,6 +47,7 @@ impl Network {
         limits: Limits,
         allowed_origins: AllowedOrigins,
         tls: Option<TlsAcceptor>,
+        static_files: Option<StaticFiles>,
     ) -> Self {
         Self {
             app,
@@ -55,6 +58,7 @@ impl Network {
             allowed_origins: RwLock::new(allowed_origins),
             in_flight: InFlight::default(),
             draining: AtomicBool::new(false),
+            static_files,
         }
     }
 
@@ -68,6 +72,11 @@ impl Network {
 
     pub(crate) fn tls(&self) -> Option<&TlsAcceptor> {
         self.tls.as_ref()
+    }
+
+    /// What answers plain HTTP requests, when anything does.
+    pub(crate) fn static_files(&self) -> Option<&StaticFiles> {
+        self.static_files.as_ref()
     }
 
     /// Takes one of the `max_connections` places, from the upgrade until the connection ends.

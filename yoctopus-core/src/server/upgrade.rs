@@ -2,7 +2,7 @@
 //!
 //! Everything that can refuse a client is decided here, before `101 Switching Protocols`: a slow
 //! or incomplete request (header read timeout, handshake timeout), a request that is not an
-//! upgrade (426), a wrong WebSocket version (426 naming version 13), a missing key (400), an
+//! upgrade (426, or the answer of the static files when the server has some), a wrong WebSocket version (426 naming version 13), a missing key (400), an
 //! origin that is not allowed (403), a full or stopping server (503), and a plugin's upgrade
 //! check (the status it chooses, usually 401 or 403).
 
@@ -96,6 +96,9 @@ async fn answer(
         );
     }
     if !fastwebsockets::upgrade::is_upgrade_request(&request) {
+        if let Some(files) = network.static_files() {
+            return files.answer(&request);
+        }
         let mut response = refuse(
             StatusCode::UPGRADE_REQUIRED,
             "this server speaks WebSocket only",
