@@ -1,0 +1,61 @@
+// The wire format (PROTOCOL.md at the repository's root): how a request is written and how a
+// received frame is told apart as a reply, a push, or neither.
+
+/** A server push: the frame's `meta.type`, `meta.method` (`notify`, `multicast`, ...) and `data`. */
+export interface Push {
+  readonly type: string;
+  readonly method: string;
+  readonly data: unknown;
+}
+
+/** A received frame, classified. */
+export type IncomingFrame =
+  /** An answer to request `id`, with its data. */
+  | { readonly kind: "answer"; readonly id: unknown; readonly data: unknown }
+  /** An error reply to request `id`; `messages` is its `error` as an array. */
+  | { readonly kind: "error"; readonly id: unknown; readonly messages: string[] }
+  | { readonly kind: "push"; readonly push: Push }
+  /**
+   * Anything else: not JSON, not an object, or a reply without an id. The last is what the
+   * server sends for a frame it could not parse (`meta` holds only `status`): it names no request,
+   * so nothing can be done with it.
+   */
+  | { readonly kind: "unmatched" };
+
+/** The text frame of a request. `data` undefined leaves the field out (the server reads `null`). */
+export function encodeRequest(id: number, endpoint: string, method: string, data: unknown): string {
+  return JSON.stringify({ meta: { id, endpoint, method }, data });
+}
+
+/** Classifies a received text frame. */
+export function parseFrame(text: string): IncomingFrame {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch {
+    return { kind: "unmatched" };
+  }
+  if (!isObject(frame) || !isObject(frame.meta)) return { kind: "unmatched" };
+  const meta = frame.meta;
+  if (meta.id !== undefined && meta.id !== null) {
+    if (meta.status === "ok") return { kind: "answer", id: meta.id, data: frame.data };
+    if (meta.status === "error") return { kind: "error", id: meta.id, messages: errorMessages(frame.error) };
+    return { kind: "unmatched" };
+  }
+  if (typeof meta.type === "string") {
+    const method = typeof meta.method === "string" ? meta.method : "";
+    return { kind: "push", push: { type: meta.type, method, data: frame.data } };
+  }
+  return { kind: "unmatched" };
+}
+
+/** An error reply's `error` as an array of strings: a string becomes `[string]`. */
+export function errorMessages(error: unknown): string[] {
+  if (typeof error === "string") return [error];
+  if (Array.isArray(error)) return error.map((entry) => (typeof entry === "string" ? entry : JSON.stringify(entry)));
+  return [error === undefined ? "error reply without an error" : JSON.stringify(error)];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
