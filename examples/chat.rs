@@ -32,6 +32,11 @@
 //!
 //! # The contract
 //!
+//! - `GET http://HOST:PORT/` (a plain HTTP request, no upgrade) answers the chat's web page,
+//!   `examples/chat/web/index.html`, and the page's files below it (`/style.css`, `/js/...`),
+//!   through the framework's `StaticFiles`; any other plain HTTP path is `404 Not Found`, another
+//!   method at a file's path `405 Method Not Allowed`. The page is a chat in the browser, built on
+//!   the generated TypeScript client (`examples/chat/web/README.md`).
 //! - `ws://HOST:PORT/?user=NAME`, NAME being 1 to 32 characters of `A-Z a-z 0-9 _ -`; anything
 //!   else (no `user`, an empty one, 33 characters, a space, `%2F`) is answered `401 Unauthorized`
 //!   and never becomes a WebSocket. One user may hold several connections.
@@ -515,6 +520,11 @@ pub fn plugins() -> Vec<Plugin> {
     vec![chat::plugin(), yoctopus_plugins::api::plugin()]
 }
 
+/// The chat's web page and its scripts, `examples/chat/web/`, served at `/` to plain HTTP GETs.
+pub fn web_page() -> std::io::Result<StaticFiles> {
+    StaticFiles::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/chat/web"))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
@@ -527,6 +537,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // the servers with someone in the room; alone, the route changes nothing.
         .cluster_route("chat", "room")
         .plugins(plugins())
+        .static_files(web_page()?)
         .start()
         .await?;
     println!("chat listening on ws://{}/?user=NAME", server.local_addr());
@@ -566,6 +577,61 @@ mod tests {
 
     /// How long any one wait may take.
     pub(super) const WAIT: Duration = Duration::from_secs(10);
+
+    /// One plain HTTP/1.1 GET of `path`: the status line's code and the whole response.
+    async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = TcpStream::connect(addr).await.expect("the server accepts");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .expect("the request goes out");
+        let mut response = Vec::new();
+        tokio::time::timeout(WAIT, stream.read_to_end(&mut response))
+            .await
+            .expect("the server answers and closes")
+            .expect("the response reads");
+        let response = String::from_utf8(response).expect("the response is UTF-8");
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {response:?}"));
+        (status, response)
+    }
+
+    #[tokio::test]
+    async fn a_browser_gets_the_page_and_every_file_it_loads_from_the_chat_port() {
+        let server = start_with(Server::builder().static_files(super::web_page().unwrap())).await;
+        let (status, page) = http_get(server.local_addr(), "/").await;
+        assert_eq!(status, 200, "{page}");
+        assert!(
+            page.to_ascii_lowercase()
+                .contains("content-type: text/html"),
+            "{page}"
+        );
+        assert!(
+            page.contains(r#"<script type="module" src="js/demo/chat.js">"#),
+            "{page}"
+        );
+        // The page's script imports the bindings and the client, relative to itself.
+        for path in [
+            "/style.css",
+            "/js/demo/chat.js",
+            "/js/generated/chat.js",
+            "/js/src/index.js",
+            "/js/src/client.js",
+        ] {
+            let (status, response) = http_get(server.local_addr(), path).await;
+            assert_eq!(status, 200, "{path}: {response}");
+        }
+        let (status, _) = http_get(server.local_addr(), "/no-such-page").await;
+        assert_eq!(status, 404);
+        // The WebSocket is still on the same port and path.
+        let mut ann = Client::connect(&server, "ann").await;
+        ann.join("general", &["ann"]).await;
+    }
 
     async fn start() -> Server {
         start_with(Server::builder()).await

@@ -1,0 +1,24 @@
+// A list of registered callbacks, each registration with its own unsubscribe function. Shared by
+// the client's push handlers, state handlers and reconnect hooks.
+/** Callbacks of type `F`, called in registration order. */
+export class Listeners {
+    #entries = new Set();
+    /** Registers `listener` and returns the function that unregisters it (this registration only). */
+    add(listener) {
+        const entry = { listener };
+        this.#entries.add(entry);
+        return () => {
+            this.#entries.delete(entry);
+        };
+    }
+    /**
+     * The listeners registered now, each with a check of whether it is still registered: a listener
+     * removed by an earlier one in the same round is skipped, one added during it waits for the next.
+     */
+    current() {
+        return [...this.#entries].map((entry) => ({
+            listener: entry.listener,
+            stillRegistered: () => this.#entries.has(entry),
+        }));
+    }
+}
