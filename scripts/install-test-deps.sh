@@ -95,5 +95,8 @@ nats_installed() {
 }
 
 need nats_installed nats-server
-# More servers the same way, one line each, e.g.:
-#   need chromium chromium
+# Node.js and npm for the TypeScript client (clients/typescript), and the browser its end-to-end
+# test drives (at /usr/bin/chromium, where e2e/chat.browser.test.mjs looks by default).
+need node nodejs
+need npm npm
+need /usr/bin/chromium chromium
