@@ -280,7 +280,12 @@ function exampleTargets() {
 }
 
 async function render(schemaPath, clientImport) {
-  const schema = JSON.parse(readFileSync(schemaPath, "utf8"));
+  let schema;
+  try {
+    schema = JSON.parse(readFileSync(schemaPath, "utf8"));
+  } catch (error) {
+    throw new SchemaError(`${schemaPath}: ${error.message}`);
+  }
   const source = relative(repositoryDir, schemaPath).startsWith("..") ? basename(schemaPath) : relative(repositoryDir, schemaPath);
   try {
     return await generate(schema, { clientImport, source });
