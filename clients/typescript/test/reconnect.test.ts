@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, describe, mock, test } from "node:test";
 import { type ConnectionState, DisconnectedError, YoctopusClient } from "../src/index.js";
 import { ExampleServer, stopAllServers } from "./support/servers.js";
-import { nextPush, pause, rejectionOf, stateReached, within } from "./support/waits.js";
+import { nextPush, pause, rejectionOfKind, stateReached, within } from "./support/waits.js";
 import { implementations } from "./support/websockets.js";
 
 after(stopAllServers);
@@ -14,10 +14,8 @@ after(stopAllServers);
 /** Quick retries, so that the tests do not wait on the default backoff. */
 const quickReconnect = { initialDelayMs: 10, maxDelayMs: 100 };
 
-async function disconnectedError(promise: Promise<unknown>, what: string): Promise<DisconnectedError> {
-  const error = await rejectionOf(promise, what);
-  assert.ok(error instanceof DisconnectedError, `${what}: expected a DisconnectedError, got ${String(error)}`);
-  return error;
+function disconnectedError(promise: Promise<unknown>, what: string): Promise<DisconnectedError> {
+  return rejectionOfKind(promise, DisconnectedError, what);
 }
 
 for (const { name, options } of implementations) {

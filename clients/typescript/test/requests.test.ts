@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, mock, test } from "node:test";
 import { RequestError, YoctopusClient, YoctopusError } from "../src/index.js";
 import { ExampleServer, stopAllServers } from "./support/servers.js";
-import { rejectionOf, within } from "./support/waits.js";
+import { rejectionOfKind, within } from "./support/waits.js";
 import { RecordedWebSocket, ReversingWebSocket, implementations } from "./support/websockets.js";
 
 let greeter: ExampleServer;
@@ -17,10 +17,8 @@ before(async () => {
 after(stopAllServers);
 
 /** The RequestError a request rejects with; fails the test on any other outcome. */
-async function requestError(promise: Promise<unknown>, what: string): Promise<RequestError> {
-  const error = await rejectionOf(promise, what);
-  assert.ok(error instanceof RequestError, `${what}: expected a RequestError, got ${String(error)}`);
-  return error;
+function requestError(promise: Promise<unknown>, what: string): Promise<RequestError> {
+  return rejectionOfKind(promise, RequestError, what);
 }
 
 for (const { name, options } of implementations) {

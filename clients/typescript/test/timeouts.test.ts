@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, afterEach, before, test } from "node:test";
 import { TimeoutError, YoctopusClient, YoctopusError } from "../src/index.js";
 import { ExampleServer, stopAllServers } from "./support/servers.js";
-import { rejectionOf, stateReached, within } from "./support/waits.js";
+import { rejectionOfKind, stateReached, within } from "./support/waits.js";
 import { RecordedWebSocket } from "./support/websockets.js";
 
 let greeter: ExampleServer;
@@ -17,8 +17,7 @@ afterEach(() => greeter.resume());
 after(stopAllServers);
 
 async function timeoutError(promise: Promise<unknown>, what: string): Promise<TimeoutError> {
-  const error = await rejectionOf(promise, what);
-  assert.ok(error instanceof TimeoutError, `${what}: expected a TimeoutError, got ${String(error)}`);
+  const error = await rejectionOfKind(promise, TimeoutError, what);
   assert.ok(error instanceof YoctopusError);
   return error;
 }

@@ -53,3 +53,17 @@ export function stateReached(client: YoctopusClient, state: ConnectionState, ms 
 export function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * The error `promise` rejects with, which must be an instance of `kind`; fails the test on any
+ * other outcome.
+ */
+export async function rejectionOfKind<E extends Error>(
+  promise: Promise<unknown>,
+  kind: abstract new (...args: never[]) => E,
+  what: string,
+): Promise<E> {
+  const error = await rejectionOf(promise, what);
+  if (!(error instanceof kind)) throw new Error(`${what}: expected a ${kind.name}, got ${String(error)}`);
+  return error;
+}
