@@ -24,4 +24,19 @@ export class Listeners<F> {
       stillRegistered: () => this.#entries.has(entry),
     }));
   }
+
+  /**
+   * Calls `call` with each listener of {@link current}, skipping those removed meanwhile; one that
+   * throws goes to `report` and the next still runs.
+   */
+  each(call: (listener: F) => void, report: (error: unknown) => void): void {
+    for (const { listener, stillRegistered } of this.current()) {
+      if (!stillRegistered()) continue;
+      try {
+        call(listener);
+      } catch (error) {
+        report(error);
+      }
+    }
+  }
 }

@@ -335,41 +335,14 @@ export class YoctopusClient {
         }
     }
     #dispatch(push) {
-        for (const { listener, stillRegistered } of this.#pushHandlers.get(push.type)?.current() ?? []) {
-            if (!stillRegistered())
-                continue;
-            try {
-                listener(push.data, push);
-            }
-            catch (error) {
-                this.#report(error, `a handler of "${push.type}" pushes`);
-            }
-        }
-        for (const { listener, stillRegistered } of this.#anyPushHandlers.current()) {
-            if (!stillRegistered())
-                continue;
-            try {
-                listener(push);
-            }
-            catch (error) {
-                this.#report(error, "an onAnyPush handler");
-            }
-        }
+        this.#pushHandlers.get(push.type)?.each((handler) => handler(push.data, push), (error) => this.#report(error, `a handler of "${push.type}" pushes`));
+        this.#anyPushHandlers.each((handler) => handler(push), (error) => this.#report(error, "an onAnyPush handler"));
     }
     #setState(state) {
         if (this.#state === state)
             return;
         this.#state = state;
-        for (const { listener, stillRegistered } of this.#stateHandlers.current()) {
-            if (!stillRegistered())
-                continue;
-            try {
-                listener(state);
-            }
-            catch (error) {
-                this.#report(error, "a state handler");
-            }
-        }
+        this.#stateHandlers.each((handler) => handler(state), (error) => this.#report(error, "a state handler"));
     }
     #report(error, where) {
         try {

@@ -21,4 +21,20 @@ export class Listeners {
             stillRegistered: () => this.#entries.has(entry),
         }));
     }
+    /**
+     * Calls `call` with each listener of {@link current}, skipping those removed meanwhile; one that
+     * throws goes to `report` and the next still runs.
+     */
+    each(call, report) {
+        for (const { listener, stillRegistered } of this.current()) {
+            if (!stillRegistered())
+                continue;
+            try {
+                call(listener);
+            }
+            catch (error) {
+                report(error);
+            }
+        }
+    }
 }
