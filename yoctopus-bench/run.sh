@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the benchmark in release mode and runs the driver: by default the five interleaved
 # rounds of every configuration (the multicast to 10,000 connections, multicast-10k, and the cluster
-# through NATS, cluster-notify and cluster-multicast-10k, included), in about eleven minutes, with
+# through NATS, cluster-notify and cluster-multicast-10k, included), in about 14.5 minutes, with
 # the tables on standard output.
 # Arguments go to bench-driver, e.g. `yoctopus-bench/run.sh --rounds 1 --duration 2` for a quick look,
 # `--configs multicast-10k` for one configuration alone (any of the names `--help` lists, comma

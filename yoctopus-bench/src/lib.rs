@@ -10,7 +10,9 @@
 pub mod cli;
 pub mod fanout;
 pub mod lifetime;
+pub mod limits;
 pub mod nats;
+pub mod order;
 pub mod procfs;
 pub mod report;
 pub mod request;

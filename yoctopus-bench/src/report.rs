@@ -5,6 +5,9 @@
 //! or multicast, on one server or spread over the servers of a cluster) prints one
 //! [`FanoutReport`]; a notify-one run (one client making its server notify another client, on the
 //! same server or on another server of a cluster) prints one [`NotifyOneReport`].
+//! An open-loop run (requests on a fixed schedule) prints one [`OpenLoopReport`]; an `idle-live`
+//! run (idle connections held and answering pings) prints the idle run's [`IdlePhase`] lines and
+//! then one [`PingWindow`].
 
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +41,9 @@ pub struct ThroughputReport {
     pub first_error: Option<String>,
     /// Latency from writing a request to reading its verified reply, in the window.
     pub latency_us: Latency,
+    /// How evenly the connections were served: the spread of their own medians and counts.
+    #[serde(default)]
+    pub fairness: Fairness,
     /// The server's CPU time in the window (`None` without `--server-pid`), in seconds.
     pub server_cpu_secs: Option<f64>,
     /// The load generator's own CPU time in the window, in seconds: near `window_secs` means the
@@ -58,6 +64,22 @@ pub struct Latency {
     pub p999: u64,
     /// Largest.
     pub max: u64,
+}
+
+/// How evenly a throughput run's connections were served. A fair server gives every connection of
+/// a closed loop about the same median latency and the same number of replies; a tail that comes
+/// from some connections waiting far longer than others shows as a slowest median far above the
+/// fastest, while a tail shared by every connection (a stall of the whole server) does not.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct Fairness {
+    /// The lowest of the connections' median latencies, in microseconds.
+    pub fastest_median_us: u64,
+    /// The highest of the connections' median latencies, in microseconds.
+    pub slowest_median_us: u64,
+    /// The fewest verified replies one connection got in the window.
+    pub fewest_replies: u64,
+    /// The most verified replies one connection got in the window.
+    pub most_replies: u64,
 }
 
 /// One step of an idle-memory run, printed as one line when the step is done.
@@ -225,4 +247,75 @@ pub struct NotifyLatencies {
     pub reply_us: Latency,
     /// The server's own time for the `notify` call ([`crate::fanout::NotifiedOne::call_us`]).
     pub call_us: Latency,
+}
+
+/// The result of one open-loop run: every connection sends one request per period on a fixed
+/// schedule, whether or not its earlier requests have been answered, the connections' phases
+/// spread evenly over the period. Latency runs from each request's *scheduled* send time to its
+/// verified reply, so a server (or a load generator) that falls behind pays for every request
+/// that waited, not only for the ones it got round to (no coordinated omission).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpenLoopReport {
+    /// The request sent.
+    pub request: RequestKind,
+    /// Connections opened.
+    pub connections: usize,
+    /// The time between two requests of one connection, in milliseconds.
+    pub period_ms: f64,
+    /// Length of the measured window (after warm-up), in seconds.
+    pub window_secs: f64,
+    /// The schedule's rate: connections / period, in requests per second.
+    pub scheduled_per_sec: f64,
+    /// Requests scheduled in the window.
+    pub scheduled: u64,
+    /// Of those, the ones written (a broken connection's are not).
+    pub sent: u64,
+    /// Of those, the ones whose verified reply was read (in the window or in the drain after).
+    pub answered: u64,
+    /// Of those, the ones still unanswered when the drain ended; each is in `latency_us` with
+    /// the time to the drain's end, a lower bound of its latency.
+    pub unanswered: u64,
+    /// Verified replies read in the window (to requests scheduled in it or before) per second:
+    /// the throughput actually served.
+    pub served_per_sec: f64,
+    /// Scheduled send time → verified reply read, over every request scheduled in the window.
+    pub latency_us: Latency,
+    /// Scheduled send time → actually written, over the same requests: the load generator's own
+    /// lateness, which `latency_us` includes. Its timer ticks in milliseconds, so up to about
+    /// 1 ms is the schedule's granularity; more means the load generator fell behind.
+    pub send_lag_us: Latency,
+    /// Replies that were wrong: an unknown id, an error status, or unexpected data.
+    pub errors: u64,
+    /// Connections that failed to open or broke during the run.
+    pub connection_failures: u64,
+    /// The first error seen.
+    pub first_error: Option<String>,
+    /// The server's CPU time in the window (`None` without `--server-pid`), in seconds.
+    pub server_cpu_secs: Option<f64>,
+    /// The load generator's own CPU time in the window, in seconds.
+    pub loadgen_cpu_secs: f64,
+    /// Time to open every connection before the schedule started, in seconds.
+    pub connect_secs: f64,
+}
+
+/// The last step of an `idle-live` run, printed after its [`IdlePhase`] lines: the idle
+/// connections held, read and answering the server's liveness pings, over a window of the
+/// server's ping interval, with the server's CPU time over it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PingWindow {
+    /// Connections open at the end of the window.
+    pub open: usize,
+    /// Connections that broke in the window (or since the last step).
+    pub failed: usize,
+    /// The first problem seen since the last step.
+    pub first_error: Option<String>,
+    /// Length of the window, in seconds.
+    pub window_secs: f64,
+    /// Pings the load generator read (and answered with a pong) in the window: about one per
+    /// connection when the window is one ping interval of a server that pings every connection.
+    pub pings: u64,
+    /// The server's CPU time in the window (`None` without `--server-pid`), in seconds.
+    pub server_cpu_secs: Option<f64>,
+    /// The load generator's own CPU time in the window, in seconds.
+    pub loadgen_cpu_secs: f64,
 }

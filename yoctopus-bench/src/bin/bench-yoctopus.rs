@@ -1,6 +1,6 @@
 //! The Yoctopus side of the benchmark: the Quick Start's `greeter` plugin, unchanged, and a
 //! `bench` plugin whose `order` endpoint takes a nested twenty-field request format, to price
-//! validation.
+//! validation (the format is [`yoctopus_bench::order`], which `bench-validation` times alone).
 //!
 //! `--listeners noop` or `--listeners transform` also registers a plugin of lifecycle listeners
 //! around every endpoint, to price them: a `request_received` and a `response_prepared` listener
@@ -72,81 +72,9 @@ pub mod greeter {
 /// The nested request format: `bench:order` `create`.
 #[plugin]
 pub mod bench {
-    use yoctopus_core::prelude::*;
+    use yoctopus_bench::order::Order;
 
     use super::greeter::Greeting;
-
-    /// An order: twenty fields in all, across nested objects, an array of objects, a union of
-    /// literals, an email, numbers, booleans and an optional field.
-    #[derive(RequestFormat)]
-    pub struct Order {
-        /// The order's id.
-        pub id: String,
-        /// Who ordered.
-        pub customer: Customer,
-        /// Where the order stands.
-        pub status: Status,
-        /// What was ordered.
-        pub items: Vec<Item>,
-        /// A note for the courier.
-        pub note: Option<String>,
-        /// The total price.
-        pub total: f64,
-        /// The currency of the prices.
-        pub currency: String,
-        /// Whether to wrap it.
-        pub gift: bool,
-    }
-
-    /// Who ordered.
-    #[derive(RequestFormat)]
-    pub struct Customer {
-        /// Their name.
-        pub name: String,
-        /// Their email.
-        pub email: Email,
-        /// Their age in years.
-        pub age: u32,
-        /// Whether they are a valued customer.
-        pub vip: bool,
-        /// Where to deliver.
-        pub address: Address,
-    }
-
-    /// A postal address.
-    #[derive(RequestFormat)]
-    pub struct Address {
-        /// Street and number.
-        pub street: String,
-        /// City.
-        pub city: String,
-        /// Postal code.
-        pub zip: String,
-        /// Country code.
-        pub country: String,
-    }
-
-    /// A union of literal values.
-    #[derive(RequestFormat)]
-    pub enum Status {
-        /// `"pending"`
-        Pending,
-        /// `"paid"`
-        Paid,
-        /// `"shipped"`
-        Shipped,
-    }
-
-    /// One line of an order.
-    #[derive(RequestFormat)]
-    pub struct Item {
-        /// The article.
-        pub sku: String,
-        /// How many.
-        pub quantity: u32,
-        /// Price of one.
-        pub price: f64,
-    }
 
     /// Answers like the greeter, so the two requests differ only in what is validated.
     #[endpoint(name = "order", method = "create")]

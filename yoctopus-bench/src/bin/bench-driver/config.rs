@@ -13,7 +13,9 @@
 //! configurations measure Yoctopus alone, as one server without a cluster (the candidate) and as
 //! clusters of one, two and three nodes ([`Role::Cluster`]): what the cluster costs is read
 //! against the same work on one server, in the same round, and against a second copy of that
-//! one server (`Role::Cluster { nodes: 0 }`), their A/A control.
+//! one server (`Role::Cluster { nodes: 0 }`), their A/A control. The closed-loop throughput
+//! configurations also measure the hand-written bounds, the batching baseline
+//! ([`Role::Batching`]) and the floor ([`Role::Floor`]), which answer the same requests.
 
 use yoctopus_bench::request::RequestKind;
 use yoctopus_bench::tracker::Backend;
@@ -144,7 +146,14 @@ impl Config {
                 self.listeners && !self.is_fan_out() && !self.is_tracker() && !self.is_cluster()
             }
             Role::Cluster { .. } => self.is_cluster(),
+            Role::Batching | Role::Floor => self.bounds_the_candidate(),
         }
+    }
+
+    /// Whether the hand-written bounds, the batching baseline and the floor, are measured: in the
+    /// closed-loop throughput configurations, which they answer as the baseline does.
+    pub(crate) fn bounds_the_candidate(&self) -> bool {
+        matches!(self.workload, Workload::Throughput { .. })
     }
 
     /// Whether it is a cluster configuration, which measures Yoctopus alone, on one server and
@@ -460,7 +469,36 @@ mod tests {
                 0
             };
             assert_eq!(variants, expected, "{}", config.name);
-            assert_eq!(lineup.len() - variants, 3, "{}", config.name);
+            // Baseline, candidate and A/A control, and in the throughput configurations the
+            // batching baseline and the floor.
+            let others = if config.bounds_the_candidate() { 5 } else { 3 };
+            assert_eq!(lineup.len() - variants, others, "{}", config.name);
+        }
+    }
+
+    #[test]
+    fn the_batching_baseline_and_the_floor_are_measured_in_every_throughput_configuration_only() {
+        let servers = lineup::standard(None);
+        for config in configs() {
+            let bounds: Vec<_> = config
+                .lineup(&servers)
+                .into_iter()
+                .filter(|server| matches!(server.role, Role::Batching | Role::Floor))
+                .map(|server| config.workload.server_command(&server))
+                .collect();
+            if matches!(config.workload, Workload::Throughput { .. }) {
+                assert_eq!(
+                    bounds,
+                    [
+                        (lineup::BATCHING_BASELINE_BINARY, &[][..]),
+                        (lineup::FLOOR_BINARY, &[][..])
+                    ],
+                    "{}",
+                    config.name
+                );
+            } else {
+                assert!(bounds.is_empty(), "{}", config.name);
+            }
         }
     }
 

@@ -6,7 +6,10 @@
 //! control run the hand-written multicast server instead, and a second hand-written way of
 //! multicasting (writer tasks) runs beside them as the alternative. In the cluster configurations
 //! Yoctopus runs as one server without a cluster (the candidate) and as the nodes of a cluster of
-//! one, two and three servers meeting at a private NATS server ([`Role::Cluster`]).
+//! one, two and three servers meeting at a private NATS server ([`Role::Cluster`]). In the
+//! throughput configurations two more hand-written servers bound what Yoctopus could reach: the
+//! baseline's job with its replies batched as Yoctopus batches them ([`Role::Batching`]), and a
+//! floor that does no JSON work at all ([`Role::Floor`]).
 
 use std::path::Path;
 
@@ -20,6 +23,12 @@ pub(crate) const REFERENCE_BINARY: &str = "bench-yoctopus-reference";
 /// The hand-written multicast server: the baseline, its A/A control and the alternative of
 /// `multicast-10k`.
 pub(crate) const MULTICAST_BASELINE_BINARY: &str = "bench-multicast-baseline";
+
+/// The baseline's job with its replies batched as Yoctopus batches them ([`Role::Batching`]).
+pub(crate) const BATCHING_BASELINE_BINARY: &str = "bench-baseline-batched";
+
+/// The server that does no JSON work ([`Role::Floor`]).
+pub(crate) const FLOOR_BINARY: &str = "bench-floor";
 
 /// Beside [`REFERENCE_BINARY`]: the commit it was built at, on its first line.
 pub(crate) const REFERENCE_REV_FILE: &str = "bench-yoctopus-reference.rev";
@@ -69,11 +78,20 @@ pub(crate) enum Role {
     /// beside the candidate as one server without a cluster. `nodes: 0` is no cluster at all: a
     /// second copy of the candidate, the A/A control of the cluster configurations.
     Cluster { nodes: usize },
+    /// The baseline's job, the same hand-written code, with its replies batched as Yoctopus
+    /// batches them (`bench-baseline-batched`): the best a careful hand-writer would do, which the
+    /// candidate is to reach 0.9x of. Measured in the throughput configurations only.
+    Batching,
+    /// A server that only reads frames and answers each with a precomputed reply carrying the
+    /// request's id and name (`bench-floor`): no JSON work, so the most any server could do under
+    /// the load. Measured in the throughput configurations only.
+    Floor,
 }
 
 /// Baseline, Yoctopus, the reference if there is one, Yoctopus with the no-op and with the
-/// transforming listeners, the hand-written alternative, the A/A control, and for the cluster
-/// configurations Yoctopus's own A/A control and Yoctopus as clusters of one, two and three nodes.
+/// transforming listeners, the hand-written alternative, the batching baseline and the floor, the
+/// A/A control, and for the cluster configurations Yoctopus's own A/A control and Yoctopus as
+/// clusters of one, two and three nodes.
 pub(crate) fn standard(reference: Option<Server>) -> Vec<Server> {
     let mut servers = vec![
         Server {
@@ -104,6 +122,18 @@ pub(crate) fn standard(reference: Option<Server>) -> Vec<Server> {
             label: "baseline, writer tasks",
             binary: MULTICAST_BASELINE_BINARY,
             role: Role::Alternative,
+            listeners: Listeners::None,
+        },
+        Server {
+            label: "batched baseline",
+            binary: BATCHING_BASELINE_BINARY,
+            role: Role::Batching,
+            listeners: Listeners::None,
+        },
+        Server {
+            label: "floor, no JSON",
+            binary: FLOOR_BINARY,
+            role: Role::Floor,
             listeners: Listeners::None,
         },
         Server {

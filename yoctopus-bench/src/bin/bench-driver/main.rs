@@ -76,8 +76,10 @@ use crate::results::{Measurement, Outcome, Results};
 const BUSY_LOAD: f64 = 0.5;
 
 /// The programs the driver runs.
-const PROGRAMS: [&str; 5] = [
+const PROGRAMS: [&str; 7] = [
     "bench-baseline",
+    lineup::BATCHING_BASELINE_BINARY,
+    lineup::FLOOR_BINARY,
     "bench-multicast-baseline",
     "bench-yoctopus",
     "bench-tracker",
@@ -94,7 +96,9 @@ usage: bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections
     [--server-core 0] [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
 
 Runs bench-baseline, bench-yoctopus and bench-loadgen from --bin-dir (default: the directory of
-bench-driver) in interleaved rounds and prints the tables; multicast-10k runs
+bench-driver) in interleaved rounds and prints the tables; the throughput configurations
+(50x1, 50x16, 1000x1, nested-50x16) also run bench-baseline-batched (the baseline's job with
+its replies batched, as Yoctopus does) and bench-floor (no JSON work); multicast-10k runs
 bench-multicast-baseline as its baseline. cluster-notify and cluster-multicast-10k run
 bench-yoctopus as one server and as clusters of 1, 2 and 3 nodes, each cluster with a private
 nats-server (installed from Debian's nats-server), every server on the server's core;
@@ -199,14 +203,16 @@ fn run() -> Result<(), String> {
     }
     // Not even in the lineup when no configuration run measures it (`--configs notify-10k`).
     // Nor is the multicast's alternative outside `multicast-10k`, nor a cluster outside the
-    // cluster configurations.
+    // cluster configurations, nor the batching baseline and the floor outside the throughput ones.
     let reference = lineup::reference(&setup.bin_dir)
         .filter(|reference| configs.iter().any(|config| config.measures(reference)));
     let servers: Vec<_> = lineup::standard(reference)
         .into_iter()
         .filter(|server| {
-            !matches!(server.role, Role::Alternative | Role::Cluster { .. })
-                || configs.iter().any(|c| c.measures(server))
+            !matches!(
+                server.role,
+                Role::Alternative | Role::Cluster { .. } | Role::Batching | Role::Floor
+            ) || configs.iter().any(|c| c.measures(server))
         })
         .collect();
     preflight(&setup, &configs)?;

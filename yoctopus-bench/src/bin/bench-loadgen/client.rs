@@ -110,6 +110,12 @@ impl Client {
         opened
     }
 
+    /// The socket and the bytes read from it but not yet taken, for a run that drives its
+    /// connections in a way of its own (the open loop writes and reads from separate tasks).
+    pub(crate) fn into_stream(self) -> (TcpStream, FrameReader) {
+        (self.stream, self.reader)
+    }
+
     /// Queues request `id`; it is written by the next [`flush`](Self::flush).
     pub(crate) fn queue_request(&mut self, id: u64) {
         self.request.clear();
@@ -175,7 +181,7 @@ pub(crate) enum Message<'a> {
 
 /// Gives the next message in `reader` to `read`; pings are answered into `out` and pongs skipped
 /// on the way, and a close frame is an error.
-fn next_message<T>(
+pub(crate) fn next_message<T>(
     reader: &mut FrameReader,
     masker: &mut Masker,
     out: &mut Vec<u8>,

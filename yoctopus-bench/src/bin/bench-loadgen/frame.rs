@@ -44,6 +44,8 @@ pub(crate) enum Frame<'a> {
 pub(crate) struct FrameReader {
     buffer: Vec<u8>,
     start: usize,
+    /// How much room a read gets at least.
+    read_chunk: usize,
 }
 
 impl FrameReader {
@@ -52,7 +54,16 @@ impl FrameReader {
         Self {
             buffer: leftover,
             start: 0,
+            read_chunk: READ_CHUNK,
         }
+    }
+
+    /// The same reader with reads of at least `read_chunk` bytes: a connection that only ever
+    /// reads a ping or a reply at a time needs far less room than a pipelining one, and a load
+    /// generator holding 100,000 of them should not hold 16 KiB for each.
+    pub(crate) fn with_read_chunk(mut self, read_chunk: usize) -> Self {
+        self.read_chunk = read_chunk.max(1);
+        self
     }
 
     /// Reads more bytes from `stream`; an error once the stream has ended.
@@ -61,8 +72,8 @@ impl FrameReader {
             self.buffer.drain(..self.start);
             self.start = 0;
         }
-        if self.buffer.capacity() - self.buffer.len() < READ_CHUNK {
-            self.buffer.reserve(READ_CHUNK);
+        if self.buffer.capacity() - self.buffer.len() < self.read_chunk {
+            self.buffer.reserve(self.read_chunk);
         }
         match stream.read_buf(&mut self.buffer).await? {
             0 => Err(io::Error::new(

@@ -6,10 +6,10 @@
 //! precomputed `Sec-WebSocket-Accept` without hashing.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use crate::frame::FrameReader;
 
@@ -23,7 +23,22 @@ const MAX_HEAD: usize = 16 << 10;
 /// Connects to `addr` and upgrades to WebSocket; returns the socket and the bytes read past the
 /// handshake.
 pub(crate) async fn open(addr: SocketAddr) -> io::Result<(TcpStream, FrameReader)> {
-    let mut stream = TcpStream::connect(addr).await?;
+    upgrade(TcpStream::connect(addr).await?, addr).await
+}
+
+/// [`open`] from the loopback address `source`: one source address has only the ephemeral ports
+/// (about 28,000) to offer one server, so 100,000 connections come from several. The port is
+/// still the kernel's choice.
+pub(crate) async fn open_from(
+    source: Ipv4Addr,
+    addr: SocketAddr,
+) -> io::Result<(TcpStream, FrameReader)> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    upgrade(socket.connect(addr).await?, addr).await
+}
+
+async fn upgrade(mut stream: TcpStream, addr: SocketAddr) -> io::Result<(TcpStream, FrameReader)> {
     stream.set_nodelay(true)?;
     let request = format!(
         "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\

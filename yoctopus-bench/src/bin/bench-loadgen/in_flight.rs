@@ -29,6 +29,11 @@ impl InFlight {
         self.sent.push((id, at));
     }
 
+    /// The outstanding requests, with when each was sent, in no particular order.
+    pub(crate) fn outstanding(&self) -> &[(u64, Instant)] {
+        &self.sent
+    }
+
     /// Removes request `id` and says when it was sent; `None` if it is not outstanding.
     pub(crate) fn take(&mut self, id: u64) -> Option<Instant> {
         let index = self.sent.iter().position(|(sent, _)| *sent == id)?;

@@ -7,6 +7,12 @@
 //!     [--server-pid PID]
 //! bench-loadgen idle --addr 127.0.0.1:3000 --connections 10000 [--request greeter] \
 //!     [--listeners none|noop|transform] [--control stdin|SECONDS]
+//! bench-loadgen open-loop --addr 127.0.0.1:3000 --connections 10000 [--period-ms 100] \
+//!     [--warmup 1] [--duration 2] [--drain 2] [--request greeter|nested] \
+//!     [--listeners none|noop|transform] [--server-pid PID]
+//! bench-loadgen idle-live --addr 127.0.0.1:3000 --connections 100000 [--request greeter] \
+//!     [--listeners none|noop|transform] [--control stdin|SECONDS] [--ping-window 10] \
+//!     [--server-pid PID]
 //! bench-loadgen fanout --addr 127.0.0.1:3000[,127.0.0.1:3001...] [--via notify|multicast] \
 //!     --connections 10000 [--triggers 5] [--warmup-triggers 1] [--timeout 20] [--pause 0.2] \
 //!     [--server-pid PID[,PID...]] [--nats-monitor 127.0.0.1:8222]
@@ -43,6 +49,14 @@
 //! of COUNTxSECONDS: that many commits, one every so many seconds), then bursts as fast as
 //! `--writers` writers go, timed until every push has been read.
 //!
+//! `open-loop` sends on a fixed schedule instead of a closed loop: each connection one request
+//! every `--period-ms`, the connections' phases spread evenly over the period, timed from when
+//! each request was due (see `open_loop.rs`). `idle-live` holds `--connections` idle connections
+//! as `idle` does, but reads them, so they answer the server's pings, from several loopback
+//! source addresses, and ends with a window of `--ping-window` seconds over which it reads the
+//! server's CPU time (see `idle_live.rs`). Both raise this process's open-files limit to what
+//! their connections need, if they can.
+//!
 //! `--listeners` names the listeners `bench-yoctopus` was started with: with `transform`, every
 //! reply must carry the field the transforming listener adds, and otherwise none may.
 //!
@@ -57,8 +71,10 @@ mod fanout;
 mod frame;
 mod handshake;
 mod idle;
+mod idle_live;
 mod in_flight;
 mod notify_one;
+mod open_loop;
 mod recorder;
 mod throughput;
 mod tracker;
@@ -80,6 +96,12 @@ const USAGE: &str = "usage:
                            [--listeners none|noop|transform] [--server-pid PID]
   bench-loadgen idle --addr HOST:PORT [--connections 10000] [--request greeter|nested]
                      [--listeners none|noop|transform] [--control stdin|SECONDS]
+  bench-loadgen open-loop --addr HOST:PORT [--connections 10000] [--period-ms 100] [--warmup 1]
+                          [--duration 2] [--drain 2] [--request greeter|nested]
+                          [--listeners none|noop|transform] [--server-pid PID]
+  bench-loadgen idle-live --addr HOST:PORT [--connections 100000] [--request greeter|nested]
+                          [--listeners none|noop|transform] [--control stdin|SECONDS]
+                          [--ping-window 10] [--server-pid PID]
   bench-loadgen fanout --addr HOST:PORT[,HOST:PORT...] [--via notify|multicast]
                        [--connections 10000] [--triggers 5] [--warmup-triggers 1] [--timeout 20]
                        [--pause 0.2] [--server-pid PID[,PID...]] [--nats-monitor HOST:PORT]
@@ -149,6 +171,75 @@ fn run() -> Result<(), String> {
                 control: flags.get_or("control", idle::Control::Pause(Duration::from_secs(1)))?,
             };
             local.block_on(&runtime, idle::run(&plan));
+            Ok(())
+        }
+        [mode] if mode == "open-loop" => {
+            flags.allow_only(&[
+                "addr",
+                "connections",
+                "period-ms",
+                "warmup",
+                "duration",
+                "drain",
+                "request",
+                "listeners",
+                "server-pid",
+            ])?;
+            let period_ms: f64 = flags.get_or("period-ms", 100.0)?;
+            let plan = open_loop::Plan {
+                addr: address(&flags)?,
+                connections: positive(&flags, "connections", 10_000)?,
+                period: Duration::try_from_secs_f64(period_ms / 1000.0)
+                    .ok()
+                    .filter(|period| {
+                        *period >= Duration::from_millis(1) && *period <= Duration::from_secs(60)
+                    })
+                    .ok_or("`--period-ms` must be between 1 and 60,000")?,
+                request: flags.get_or("request", RequestKind::Greeter)?,
+                listeners: flags.get_or("listeners", Listeners::None)?,
+                warmup: seconds(&flags, "warmup", 1.0)?,
+                duration: seconds(&flags, "duration", 2.0)?,
+                drain: seconds(&flags, "drain", 2.0)?,
+                server_pid: server_pid(&flags)?,
+            };
+            if plan.duration.is_zero() {
+                return Err("`--duration` must be more than 0".to_owned());
+            }
+            enough_open_files(plan.connections)?;
+            let report = local.block_on(&runtime, open_loop::run(&plan));
+            println!(
+                "{}",
+                serde_json::to_string(&report).expect("a report serializes")
+            );
+            Ok(())
+        }
+        [mode] if mode == "idle-live" => {
+            flags.allow_only(&[
+                "addr",
+                "connections",
+                "request",
+                "listeners",
+                "control",
+                "ping-window",
+                "server-pid",
+            ])?;
+            let plan = idle_live::Plan {
+                addr: address(&flags)?,
+                connections: positive(&flags, "connections", 100_000)?,
+                request: flags.get_or("request", RequestKind::Greeter)?,
+                listeners: flags.get_or("listeners", Listeners::None)?,
+                control: flags.get_or("control", idle::Control::Pause(Duration::from_secs(1)))?,
+                ping_window: seconds(&flags, "ping-window", 10.0)?,
+                server_pid: server_pid(&flags)?,
+            };
+            if plan.connections > idle_live::MAX_CONNECTIONS {
+                return Err(format!(
+                    "`--connections` may be at most {}",
+                    idle_live::MAX_CONNECTIONS
+                ));
+            }
+            enough_open_files(plan.connections)?;
+            local.block_on(&runtime, idle_live::run(&plan));
             Ok(())
         }
         [mode] if mode == "fanout" => {
@@ -264,10 +355,16 @@ fn run() -> Result<(), String> {
             Ok(())
         }
         _ => Err(
-            "expected one mode: `throughput`, `idle`, `fanout`, `notify-one` or `tracker`"
+            "expected one mode: `throughput`, `idle`, `open-loop`, `idle-live`, `fanout`, \
+             `notify-one` or `tracker`"
                 .to_owned(),
         ),
     }
+}
+
+/// Raises the open-files limit, if it must, to `connections` sockets and this process's own.
+fn enough_open_files(connections: usize) -> Result<(), String> {
+    yoctopus_bench::limits::raise_open_files(connections as u64 + 256).map(|_| ())
 }
 
 fn address(flags: &Flags) -> Result<SocketAddr, String> {

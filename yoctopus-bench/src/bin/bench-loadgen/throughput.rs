@@ -46,11 +46,16 @@ pub(crate) async fn run(plan: &Plan) -> ThroughputReport {
 
     let window_start = Instant::now() + plan.warmup;
     let window_end = window_start + plan.duration;
-    let recorder = Rc::new(RefCell::new(Recorder::new(window_start, window_end)));
+    let recorder = Rc::new(RefCell::new(Recorder::new(
+        window_start,
+        window_end,
+        opened.len(),
+    )));
     let mut running = Vec::with_capacity(opened.len());
-    for client in opened {
+    for (index, client) in opened.into_iter().enumerate() {
         match client {
             Ok(client) => running.push(tokio::task::spawn_local(closed_loop(
+                index,
                 client,
                 plan.in_flight,
                 Rc::clone(&recorder),
@@ -100,6 +105,7 @@ pub(crate) async fn run(plan: &Plan) -> ThroughputReport {
         connection_failures: recorder.connection_failures(),
         first_error: recorder.first_error().map(str::to_owned),
         latency_us: recorder.latency(),
+        fairness: recorder.fairness(),
         server_cpu_secs: server_before
             .zip(server_after)
             .map(|(before, after)| after - before),
@@ -108,8 +114,9 @@ pub(crate) async fn run(plan: &Plan) -> ThroughputReport {
     }
 }
 
-/// Drives one connection until `window_end`.
+/// Drives connection number `index` until `window_end`.
 async fn closed_loop(
+    index: usize,
     mut client: Client,
     depth: usize,
     recorder: Rc<RefCell<Recorder>>,
@@ -146,7 +153,7 @@ async fn closed_loop(
             match client.next_reply() {
                 Ok(None) => break,
                 Ok(Some(Verdict::Ok(id))) => match in_flight.take(id) {
-                    Some(sent) => recorder.reply(sent, received),
+                    Some(sent) => recorder.reply(index, sent, received),
                     None => recorder.error(format!("a reply to id {id}, which is not outstanding")),
                 },
                 Ok(Some(Verdict::Wrong { id, problem })) => {
