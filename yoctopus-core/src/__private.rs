@@ -12,7 +12,7 @@ pub use crate::plugin::{
     BoxFuture, EndpointDef, Handler, ListenerDef, ListenerEvent, MethodDef, PluginDef, ProvideDef,
     PushDef, Route, SchemaFn, SettingListenerDef, UpgradeCheckDef, Verdict,
 };
-pub use crate::protocol::{ErrorBody, FieldIndex, Outcome, ReadData};
+pub use crate::protocol::{ErrorBody, Outcome, ReadData};
 pub use crate::settings::{PluginSettings, SettingsDef};
 pub use crate::validate::{
     deserialize_literal, expect_object, missing_field, next_field, take_field, Fast, FieldPath,

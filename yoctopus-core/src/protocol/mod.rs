@@ -17,4 +17,4 @@ pub use reply::{ErrorBody, Meta, Outcome};
 pub(crate) use request::{
     parse_in_one_pass, parse_request, read_meta_of_deep_frame, OnePassData, ParsedRequest,
 };
-pub use request::{FieldIndex, ReadData};
+pub use request::ReadData;

@@ -264,10 +264,10 @@ fn as_string(field: Option<&RawValue>) -> Result<Cow<'_, str>, &'static str> {
         .map_err(|_| "must be a string")
 }
 
-/// Finds a key among `self.0` without copying it; `None` for an unknown key. Generated request
-/// formats read their fields with it.
+/// Finds a key among `self.0` without copying it; `None` for an unknown key. The request's `meta`
+/// is read with it (generated request formats match their keys with a `match` of their own).
 #[derive(Debug, Clone, Copy)]
-pub struct FieldIndex(pub &'static [&'static str]);
+pub(crate) struct FieldIndex(pub(crate) &'static [&'static str]);
 
 impl<'de> DeserializeSeed<'de> for FieldIndex {
     type Value = Option<usize>;

@@ -243,7 +243,42 @@ fn object(
     let next_values = types.iter().map(|ty| {
         quote! { ::yoctopus_core::__private::next_field::<#ty, A>(&mut map)? }
     });
+    let key_indices = 0..locals.len();
+    // The keys are matched by a `match` of the struct's own, which rustc turns into a switch on
+    // the length and inline comparisons, instead of a walk over a slice of names.
     let fast = quote! {
+        struct __YoctopusKey;
+        impl<'de> ::yoctopus_core::__private::serde::de::DeserializeSeed<'de> for __YoctopusKey {
+            type Value = ::core::option::Option<::core::primitive::usize>;
+
+            #[inline]
+            fn deserialize<D: ::yoctopus_core::__private::serde::Deserializer<'de>>(
+                self,
+                deserializer: D,
+            ) -> ::core::result::Result<Self::Value, D::Error> {
+                deserializer.deserialize_str(self)
+            }
+        }
+        impl<'de> ::yoctopus_core::__private::serde::de::Visitor<'de> for __YoctopusKey {
+            type Value = ::core::option::Option<::core::primitive::usize>;
+
+            fn expecting(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str("a field name")
+            }
+
+            #[inline]
+            fn visit_str<E: ::yoctopus_core::__private::serde::de::Error>(
+                self,
+                key: &::core::primitive::str,
+            ) -> ::core::result::Result<Self::Value, E> {
+                #[allow(unreachable_patterns)]
+                let index = match key {
+                    #(#keys => ::core::option::Option::Some(#key_indices),)*
+                    _ => ::core::option::Option::None,
+                };
+                ::core::result::Result::Ok(index)
+            }
+        }
         struct __YoctopusVisitor;
         impl<'de> ::yoctopus_core::__private::serde::de::Visitor<'de> for __YoctopusVisitor {
             type Value = #ident;
@@ -259,7 +294,7 @@ fn object(
                 #(let _ = ::yoctopus_core::__private::take_field::<#types>;)*
                 #(let mut #locals: ::core::option::Option<#types> = ::core::option::Option::None;)*
                 while let ::core::option::Option::Some(key) =
-                    map.next_key_seed(::yoctopus_core::__private::FieldIndex(&[#(#keys),*]))?
+                    map.next_key_seed(__YoctopusKey)?
                 {
                     match key {
                         #(::core::option::Option::Some(#indices) => {
