@@ -9,7 +9,7 @@
 
 use yoctopus_core::{Connection, Message, ServerBuilder};
 
-#[tokio::main]
+#[yoctopus_core::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = ServerBuilder::new()
         .max_message_size(16 << 20)

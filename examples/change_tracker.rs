@@ -76,7 +76,7 @@ pub fn documented_plugins() -> Vec<Plugin> {
     ]
 }
 
-#[tokio::main]
+#[yoctopus_core::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(

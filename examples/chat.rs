@@ -525,7 +525,7 @@ pub fn web_page() -> std::io::Result<StaticFiles> {
     StaticFiles::from_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/chat/web"))
 }
 
-#[tokio::main]
+#[yoctopus_core::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -47,7 +47,7 @@ pub fn plugins() -> Vec<Plugin> {
     vec![greeter::plugin(), yoctopus_plugins::api::plugin()]
 }
 
-#[tokio::main]
+#[yoctopus_core::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -142,7 +142,7 @@ pub fn plugins() -> Vec<Plugin> {
     vec![session::plugin()]
 }
 
-#[tokio::main]
+#[yoctopus_core::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(

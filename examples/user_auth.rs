@@ -351,7 +351,7 @@ pub fn plugins() -> Vec<Plugin> {
     ]
 }
 
-#[tokio::main]
+#[yoctopus_core::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -13,6 +13,7 @@ pub use crate::plugin::{
     PushDef, Route, SchemaFn, SettingListenerDef, UpgradeCheckDef, Verdict,
 };
 pub use crate::protocol::{ErrorBody, Outcome, ReadData};
+pub use crate::runtime::build as build_runtime;
 pub use crate::settings::{PluginSettings, SettingsDef};
 pub use crate::validate::{
     deserialize_literal, expect_object, missing_field, next_field, take_field, Fast, FieldPath,

@@ -29,12 +29,14 @@
 //! validate      request formats
 //! protocol      the wire types
 //! transport     frames in and out
+//! runtime       the tokio runtime `#[main]` builds
 //! ```
 
 use std::path::{Path, PathBuf};
 
 /// Every module, from the bottom up (tests and the macros' `__private` re-exports aside).
 const BOTTOM_UP: &[&str] = &[
+    "runtime",
     "transport",
     "protocol",
     "validate",

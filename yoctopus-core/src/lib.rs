@@ -24,7 +24,7 @@
 //!     }
 //! }
 //!
-//! #[tokio::main]
+//! #[yoctopus_core::main]
 //! async fn main() -> Result<(), yoctopus_core::ServerError> {
 //!     let server = Server::builder().port(3000).plugin(greeter::plugin()).start().await?;
 //!     server.run_until(async { tokio::signal::ctrl_c().await.ok(); }).await;
@@ -86,6 +86,7 @@ mod plugin;
 mod protocol;
 mod register;
 mod reply;
+pub mod runtime;
 mod served_api;
 mod server;
 mod services;
@@ -129,7 +130,7 @@ pub use validate::{
     ValidatorOutcome,
 };
 pub use yoctopus_macros::{
-    binary, endpoint, filter, on, plugin, provide, push, settings, RequestFormat,
+    binary, endpoint, filter, main, on, plugin, provide, push, settings, RequestFormat,
 };
 
 /// Everything a plugin module usually needs: `use yoctopus_core::prelude::*;`.

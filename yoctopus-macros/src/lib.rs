@@ -9,6 +9,7 @@ mod case;
 mod check;
 mod errors;
 mod expand;
+mod main_fn;
 mod model;
 mod pushes;
 mod requires;
@@ -384,6 +385,29 @@ fn outside_plugin(name: &str, item: TokenStream) -> TokenStream {
     )
     .to_compile_error();
     quote::quote!(#error #item).into()
+}
+
+/// Runs an `async fn main` on the runtime Yoctopus servers run best on, as `#[tokio::main]` does
+/// on tokio's default: [`yoctopus_core::runtime::build`](../yoctopus_core/runtime/fn.build.html),
+/// tokio's current-thread scheduler when the process may use a single core (where it serves a
+/// thousand busy connections in turn, and tokio's multi-thread scheduler does not), the
+/// multi-thread one otherwise.
+///
+/// ```no_run
+/// #[yoctopus_core::main]
+/// async fn main() -> Result<(), yoctopus_core::ServerError> {
+///     let server = yoctopus_core::Server::builder().port(3000).start().await?;
+///     server.run_until(async { tokio::signal::ctrl_c().await.ok(); }).await;
+///     Ok(())
+/// }
+/// ```
+///
+/// It takes no arguments; the function must be `async`, without parameters or generics.
+#[proc_macro_attribute]
+pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
+    let output = main_fn::render(args.into(), item.into());
+    debug_print("main", &output);
+    output.into()
 }
 
 fn debug_print(macro_name: &str, output: &proc_macro2::TokenStream) {

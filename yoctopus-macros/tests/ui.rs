@@ -1,6 +1,6 @@
-//! The rendered diagnostics of `#[plugin]`, `#[endpoint]`, `#[settings]`, `#[on]`, `#[provide]`
-//! and `#[derive(RequestFormat)]`: every error the macros emit has a fail case, every feature a pass
-//! case. Regenerate the `.stderr` files with `TRYBUILD=overwrite` and review every diff.
+//! The rendered diagnostics of `#[plugin]`, `#[endpoint]`, `#[settings]`, `#[on]`, `#[provide]`,
+//! `#[main]` and `#[derive(RequestFormat)]`: every error the macros emit has a fail case, every
+//! feature a pass case. Regenerate the `.stderr` files with `TRYBUILD=overwrite` and review every diff.
 
 #[test]
 fn ui() {

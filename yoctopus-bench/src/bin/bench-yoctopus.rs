@@ -280,7 +280,7 @@ pub mod fanout {
     }
 }
 
-#[tokio::main]
+#[yoctopus_core::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flags = Flags::parse(std::env::args().skip(1))?;
     flags.allow_only(&["listeners", "fanout", "nats", "cluster-name"])?;

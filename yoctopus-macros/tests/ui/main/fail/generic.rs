@@ -1,0 +1,2 @@
+#[yoctopus_core::main]
+async fn main<T>() {}

@@ -1,0 +1,2 @@
+#[yoctopus_core::main]
+fn main() {}

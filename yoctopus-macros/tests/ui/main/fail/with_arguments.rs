@@ -1,0 +1,2 @@
+#[yoctopus_core::main(flavor = "current_thread")]
+async fn main() {}
