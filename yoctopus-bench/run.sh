@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Builds the benchmark in release mode and runs the driver: by default the issue's five interleaved
-# rounds of every configuration (the multicast to 10,000 connections, multicast-10k, and the cluster
-# through NATS, cluster-notify and cluster-multicast-10k, included), in about 14.5 minutes, with
-# the tables on standard output.
+# rounds of every configuration (the multicast to 10,000 connections, multicast-10k, the cluster
+# through NATS, cluster-notify and cluster-multicast-10k, and in the first round only the open loop,
+# open-loop-10k: 10,000 connections x 1 request / 100 ms timed from the scheduled send time, and the
+# live idle run, idle-100k: 100,000 idle connections answering pings, or as many as the open-files
+# hard limit allows, for memory per connection and the pings' CPU), 3 s measured per throughput
+# run, in about 15 minutes (the driver prints its estimate first), with the tables on standard
+# output.
 # Arguments go to bench-driver, e.g. `yoctopus-bench/run.sh --rounds 1 --duration 2` for a quick look,
 # `--configs multicast-10k` for one configuration alone (any of the names `--help` lists, comma
 # separated), or `--raw results.json` to keep every measurement. Run it on an otherwise idle machine.
@@ -14,6 +18,7 @@
 # all on the server's core:
 #
 #   yoctopus-bench/run.sh --configs cluster-notify,cluster-multicast-10k   # about 2 minutes
+#   yoctopus-bench/run.sh --configs open-loop-10k,idle-100k   # about half a minute
 #
 # Database change tracking is not in the default run; name it (PostgreSQL's configuration starts a
 # private server for the run, which needs the `postgresql` package):

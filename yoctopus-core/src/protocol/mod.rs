@@ -14,7 +14,7 @@ pub(crate) use depth::exceeds_depth;
 pub use push::{Push, PushMessage};
 pub(crate) use reply::ReplyHead;
 pub use reply::{ErrorBody, Meta, Outcome};
+pub use request::ReadData;
 pub(crate) use request::{
     parse_in_one_pass, parse_request, read_meta_of_deep_frame, OnePassData, ParsedRequest,
 };
-pub use request::ReadData;

@@ -15,7 +15,10 @@
 //! against the same work on one server, in the same round, and against a second copy of that
 //! one server (`Role::Cluster { nodes: 0 }`), their A/A control. The closed-loop throughput
 //! configurations also measure the hand-written bounds, the batching baseline
-//! ([`Role::Batching`]) and the floor ([`Role::Floor`]), which answer the same requests.
+//! ([`Role::Batching`]) and the floor ([`Role::Floor`]), which answer the same requests. The
+//! open loop ([`Workload::OpenLoop`]) measures Yoctopus against the naive baseline and the
+//! batching baseline only: its run is long enough that an A/A control and the floor would cost
+//! more time than they tell. The live idle run ([`Workload::IdleLive`]) measures Yoctopus alone.
 
 use yoctopus_bench::request::RequestKind;
 use yoctopus_bench::tracker::Backend;
@@ -69,6 +72,48 @@ pub(crate) enum Workload {
     /// [`Workload::Multicast`]'s load, Yoctopus alone, with the `connections` spread evenly over
     /// the servers of the topology and the triggers sent to the first (see `cluster.rs`).
     ClusterMulticast { connections: usize, triggers: usize },
+    /// Open-loop load: `connections` connections, each sending one greeter request every
+    /// `period_ms` on a fixed schedule whether or not its earlier ones were answered, timed from
+    /// each request's scheduled send time (no coordinated omission); over the driver's warm-up
+    /// and duration, then at most [`OPEN_LOOP_DRAIN`] for the last replies.
+    OpenLoop { connections: usize, period_ms: u32 },
+    /// `connections` idle connections asked for, kept alive (read, answering the server's pings),
+    /// from several loopback source addresses: the server's memory per connection as in
+    /// [`Workload::IdleMemory`], then its CPU time over [`IDLE_LIVE_PINGS`] ping intervals of
+    /// [`IDLE_LIVE_PING_INTERVAL_MS`]. Fewer are measured when the open-files limit cannot hold
+    /// them (see [`idle_live_count`]). Yoctopus alone.
+    IdleLive { connections: usize },
+}
+
+/// How long after an open-loop window its replies are waited for, at most.
+pub(crate) const OPEN_LOOP_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The ping interval `bench-yoctopus` gets for `idle-100k` (`PING_INTERVAL_MS`): a quarter of
+/// Yoctopus's default of 10 s (`ServerBuilder::ping_interval`), so that the window covers
+/// [`IDLE_LIVE_PINGS`] intervals in seconds, not in most of a minute.
+pub(crate) const IDLE_LIVE_PING_INTERVAL_MS: u64 = 2500;
+
+/// Yoctopus's default ping interval, which the pings' CPU cost is scaled to for the goal.
+pub(crate) const DEFAULT_PING_INTERVAL_MS: u64 = 10_000;
+
+/// Ping intervals in `idle-100k`'s window.
+pub(crate) const IDLE_LIVE_PINGS: u32 = 2;
+
+/// Open files kept free of `idle-100k`'s connections, in the server and in the load generator
+/// (each holds one descriptor per connection): their listeners, pipes, libraries, and the load
+/// generator's own 256 (see `bench-loadgen`'s `enough_open_files`).
+pub(crate) const IDLE_LIVE_FD_MARGIN: u64 = 1000;
+
+/// How many of `asked` live idle connections can be measured under the open-files hard limit
+/// `hard`: all of them, or the limit minus [`IDLE_LIVE_FD_MARGIN`]; `Some(hard)` when that is
+/// fewer, to say so in the table.
+pub(crate) fn idle_live_count(asked: usize, hard: u64) -> (usize, Option<u64>) {
+    let room = usize::try_from(hard.saturating_sub(IDLE_LIVE_FD_MARGIN)).unwrap_or(usize::MAX);
+    if room >= asked {
+        (asked, None)
+    } else {
+        (room.max(1), Some(hard))
+    }
 }
 
 /// Requests per receiver before the measured ones in `cluster-notify`, not counted.
@@ -99,11 +144,30 @@ impl Workload {
             ) => (server.binary, &["--fanout"]),
             // The database and the poll interval are added per measurement.
             (Self::Tracker { .. }, _) => (crate::tracker::SERVER_BINARY, &[]),
-            (Self::Throughput { .. } | Self::IdleMemory { .. }, _) => (server.binary, &[]),
+            (
+                Self::Throughput { .. }
+                | Self::IdleMemory { .. }
+                | Self::OpenLoop { .. }
+                | Self::IdleLive { .. },
+                _,
+            ) => (server.binary, &[]),
         }
     }
 
-    /// The idle connections it holds (and the fan-outs' controller), if it holds any.
+    /// What `server`'s environment gets besides `PORT` for this workload: the live idle run's
+    /// shorter ping interval.
+    pub(crate) fn server_env(self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::IdleLive { .. } => {
+                vec![("PING_INTERVAL_MS", IDLE_LIVE_PING_INTERVAL_MS.to_string())]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The idle connections it holds (and the fan-outs' controller), if it holds any, and needs
+    /// the open-files limit to hold: the live idle run is left out, since it measures as many as
+    /// the limit allows (see [`idle_live_count`]).
     pub(crate) fn idle_connections(self) -> Option<usize> {
         match self {
             Self::IdleMemory { connections } => Some(connections),
@@ -111,7 +175,8 @@ impl Workload {
             | Self::Multicast { connections, .. }
             | Self::ClusterMulticast { connections, .. } => Some(connections + 1),
             Self::Tracker { connections, .. } => Some(connections),
-            Self::Throughput { .. } | Self::ClusterNotify { .. } => None,
+            Self::OpenLoop { connections, .. } => Some(connections),
+            Self::Throughput { .. } | Self::ClusterNotify { .. } | Self::IdleLive { .. } => None,
         }
     }
 }
@@ -134,19 +199,37 @@ impl Config {
     pub(crate) fn measures(&self, server: &Server) -> bool {
         match server.role {
             Role::Candidate => true,
-            Role::Baseline | Role::Control => {
+            Role::Baseline => {
                 !matches!(
                     self.workload,
-                    Workload::Fanout { .. } | Workload::Tracker { .. }
+                    Workload::Fanout { .. } | Workload::Tracker { .. } | Workload::IdleLive { .. }
+                ) && !self.is_cluster()
+            }
+            Role::Control => {
+                !matches!(
+                    self.workload,
+                    Workload::Fanout { .. }
+                        | Workload::Tracker { .. }
+                        | Workload::OpenLoop { .. }
+                        | Workload::IdleLive { .. }
                 ) && !self.is_cluster()
             }
             Role::Alternative => matches!(self.workload, Workload::Multicast { .. }),
-            Role::Reference => !self.is_fan_out() && !self.is_tracker() && !self.is_cluster(),
+            Role::Reference => {
+                !self.is_fan_out() && !self.is_tracker() && !self.is_cluster() && !self.is_new()
+            }
             Role::Variant => {
-                self.listeners && !self.is_fan_out() && !self.is_tracker() && !self.is_cluster()
+                self.listeners
+                    && !self.is_fan_out()
+                    && !self.is_tracker()
+                    && !self.is_cluster()
+                    && !self.is_new()
             }
             Role::Cluster { .. } => self.is_cluster(),
-            Role::Batching | Role::Floor => self.bounds_the_candidate(),
+            Role::Batching => {
+                self.bounds_the_candidate() || matches!(self.workload, Workload::OpenLoop { .. })
+            }
+            Role::Floor => self.bounds_the_candidate(),
         }
     }
 
@@ -163,6 +246,28 @@ impl Config {
             self.workload,
             Workload::ClusterNotify { .. } | Workload::ClusterMulticast { .. }
         )
+    }
+
+    /// Whether it is the open loop or the live idle run, which measure their own lineups (see
+    /// the module's documentation) and not the reference.
+    pub(crate) fn is_new(&self) -> bool {
+        matches!(
+            self.workload,
+            Workload::OpenLoop { .. } | Workload::IdleLive { .. }
+        )
+    }
+
+    /// Whether it is measured in round `round` (from 0): the open loop and the live idle run only
+    /// in the first, to keep the default run under 15 minutes (each measurement of theirs is long,
+    /// and each already holds many thousands of samples, or one steady figure); the others in
+    /// every round.
+    pub(crate) fn measured_in(&self, round: usize) -> bool {
+        round == 0 || !self.is_new()
+    }
+
+    /// How many of `rounds` rounds measure it (see [`measured_in`](Self::measured_in)).
+    pub(crate) fn rounds(&self, rounds: usize) -> usize {
+        (0..rounds).filter(|round| self.measured_in(*round)).count()
     }
 
     /// Whether it is a change-tracking configuration, which only `bench-tracker` runs.
@@ -280,6 +385,23 @@ impl Config {
                  one server without a cluster and as clusters of 1, 2 and 3 nodes through NATS; \
                  every server and nats-server on the server's core"
             ),
+            Workload::OpenLoop {
+                connections,
+                period_ms,
+            } => format!(
+                "{connections} connections x 1 greeter request / {period_ms} ms on a fixed \
+                 schedule ({} req/s offered), open loop: latency from each request's scheduled \
+                 send time to its verified reply (no coordinated omission); Yoctopus against the \
+                 naive and the batching baseline",
+                crate::table::number(Some(open_loop_offered(connections, period_ms)), 0)
+            ),
+            Workload::IdleLive { connections } => format!(
+                "{connections} idle connections asked for (as many as the open-files limit \
+                 allows), kept alive from several loopback source addresses: server RSS per \
+                 connection minus the RSS before, then the server's CPU over {IDLE_LIVE_PINGS} \
+                 liveness ping intervals of {IDLE_LIVE_PING_INTERVAL_MS} ms (PING_INTERVAL_MS; \
+                 the default is {DEFAULT_PING_INTERVAL_MS} ms); Yoctopus alone"
+            ),
         }
     }
 }
@@ -290,10 +412,13 @@ impl Config {
 /// round. The two 50-connection greeter loads also price listeners: one answered a request at a
 /// time, one pipelined. Then the cluster's: notify by id across servers, and the multicast to
 /// `fanout.connections` connections spread over them, `cluster_notifies` requests per receiver.
+/// Last, the open loop (`open-loop-10k`: 10,000 connections x 1 request / 100 ms) and the live
+/// idle run (`idle-100k`: `idle_live_connections` connections asked for).
 pub(crate) fn standard(
     idle_connections: usize,
     fanout: FanoutSize,
     cluster_notifies: usize,
+    idle_live_connections: usize,
 ) -> Vec<Config> {
     let throughput = |name, connections, in_flight, request, listeners| Config {
         name,
@@ -347,7 +472,41 @@ pub(crate) fn standard(
             },
             listeners: false,
         },
+        Config {
+            name: "open-loop-10k",
+            workload: Workload::OpenLoop {
+                connections: OPEN_LOOP_CONNECTIONS,
+                period_ms: OPEN_LOOP_PERIOD_MS,
+            },
+            listeners: false,
+        },
+        Config {
+            name: "idle-100k",
+            workload: Workload::IdleLive {
+                connections: idle_live_connections,
+            },
+            listeners: false,
+        },
     ]
+}
+
+/// The open loop's connections.
+pub(crate) const OPEN_LOOP_CONNECTIONS: usize = 10_000;
+
+/// The time between two requests of one open-loop connection.
+pub(crate) const OPEN_LOOP_PERIOD_MS: u32 = 100;
+
+/// The live idle run's connections asked for by default (`--idle-live-connections`).
+pub(crate) const IDLE_LIVE_CONNECTIONS: usize = 100_000;
+
+/// The open loop's offered rate, in requests per second.
+pub(crate) fn open_loop_offered(connections: usize, period_ms: u32) -> f64 {
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "connection counts stay far below 2^52"
+    )]
+    let connections = connections as f64;
+    connections * 1000.0 / f64::from(period_ms.max(1))
 }
 
 /// Measured requests per receiver in `cluster-notify` by default.
@@ -451,6 +610,7 @@ mod tests {
                 triggers: 2,
             },
             5,
+            100,
         )
     }
 
@@ -459,7 +619,7 @@ mod tests {
         let servers = lineup::standard(None);
         for config in configs()
             .into_iter()
-            .filter(|config| !config.is_fan_out() && !config.is_cluster())
+            .filter(|config| !config.is_fan_out() && !config.is_cluster() && !config.is_new())
         {
             let lineup = config.lineup(&servers);
             let variants = lineup.iter().filter(|s| s.role == Role::Variant).count();
@@ -486,7 +646,14 @@ mod tests {
                 .filter(|server| matches!(server.role, Role::Batching | Role::Floor))
                 .map(|server| config.workload.server_command(&server))
                 .collect();
-            if matches!(config.workload, Workload::Throughput { .. }) {
+            if matches!(config.workload, Workload::OpenLoop { .. }) {
+                assert_eq!(
+                    bounds,
+                    [(lineup::BATCHING_BASELINE_BINARY, &[][..])],
+                    "{}",
+                    config.name
+                );
+            } else if matches!(config.workload, Workload::Throughput { .. }) {
                 assert_eq!(
                     bounds,
                     [
@@ -666,7 +833,7 @@ mod tests {
         let with = lineup::standard(Some(reference));
         for config in configs()
             .into_iter()
-            .filter(|config| !config.is_fan_out() && !config.is_cluster())
+            .filter(|config| !config.is_fan_out() && !config.is_cluster() && !config.is_new())
         {
             let lineup = config.lineup(&with);
             assert_eq!(
@@ -681,6 +848,103 @@ mod tests {
                 "{}",
                 config.name
             );
+        }
+    }
+
+    #[test]
+    fn the_open_loop_measures_yoctopus_against_both_baselines_without_control_or_reference() {
+        let reference = Server {
+            label: "yoctopus @ 3f404bb",
+            binary: lineup::REFERENCE_BINARY,
+            role: Role::Reference,
+            listeners: Listeners::None,
+        };
+        let open: Vec<_> = configs()
+            .into_iter()
+            .filter(|config| matches!(config.workload, Workload::OpenLoop { .. }))
+            .collect();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].name, "open-loop-10k");
+        assert_eq!(
+            open[0].workload,
+            Workload::OpenLoop {
+                connections: 10_000,
+                period_ms: 100
+            }
+        );
+        let commands: Vec<_> = open[0]
+            .lineup(&lineup::standard(Some(reference)))
+            .iter()
+            .map(|server| (server.role, open[0].workload.server_command(server)))
+            .collect();
+        assert_eq!(
+            commands,
+            [
+                (Role::Baseline, ("bench-baseline", &[][..])),
+                (Role::Candidate, ("bench-yoctopus", &[][..])),
+                (Role::Batching, (lineup::BATCHING_BASELINE_BINARY, &[][..])),
+            ]
+        );
+        assert!(open[0].workload.server_env().is_empty());
+        assert_eq!(open[0].workload.idle_connections(), Some(10_000));
+        assert!((super::open_loop_offered(10_000, 100) - 100_000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_live_idle_run_measures_yoctopus_alone_with_a_shorter_ping_interval() {
+        let reference = Server {
+            label: "yoctopus @ 3f404bb",
+            binary: lineup::REFERENCE_BINARY,
+            role: Role::Reference,
+            listeners: Listeners::None,
+        };
+        let live: Vec<_> = configs()
+            .into_iter()
+            .filter(|config| matches!(config.workload, Workload::IdleLive { .. }))
+            .collect();
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].name, "idle-100k");
+        assert_eq!(live[0].workload, Workload::IdleLive { connections: 100 });
+        let lineup = live[0].lineup(&lineup::standard(Some(reference)));
+        assert_eq!(lineup.len(), 1);
+        assert_eq!(lineup[0].role, Role::Candidate);
+        assert_eq!(
+            live[0].workload.server_command(&lineup[0]),
+            ("bench-yoctopus", &[][..])
+        );
+        assert_eq!(
+            live[0].workload.server_env(),
+            [(
+                "PING_INTERVAL_MS",
+                super::IDLE_LIVE_PING_INTERVAL_MS.to_string()
+            )]
+        );
+        // Not held to the open-files limit up front: it measures what the limit allows.
+        assert_eq!(live[0].workload.idle_connections(), None);
+        // The window covers at least two of the server's ping intervals.
+        const { assert!(super::IDLE_LIVE_PINGS >= 2) };
+    }
+
+    #[test]
+    fn the_live_idle_run_measures_as_many_connections_as_the_hard_limit_allows() {
+        assert_eq!(
+            super::idle_live_count(100_000, 20_000),
+            (19_000, Some(20_000))
+        );
+        assert_eq!(super::idle_live_count(100_000, 200_000), (100_000, None));
+        assert_eq!(super::idle_live_count(100_000, u64::MAX), (100_000, None));
+        assert_eq!(super::idle_live_count(10, 500), (1, Some(500)));
+    }
+
+    #[test]
+    fn the_new_configurations_are_in_the_default_list_last_and_measured_in_the_first_round_only() {
+        let names: Vec<_> = configs().iter().map(|config| config.name).collect();
+        assert_eq!(names[names.len() - 2..], ["open-loop-10k", "idle-100k"]);
+        for config in configs() {
+            let expected = if config.is_new() { 1 } else { 5 };
+            assert_eq!(config.rounds(5), expected, "{}", config.name);
+            assert!(config.measured_in(0), "{}", config.name);
+            assert_eq!(config.measured_in(1), !config.is_new(), "{}", config.name);
         }
     }
 }

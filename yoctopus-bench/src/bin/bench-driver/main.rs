@@ -24,6 +24,19 @@
 //! connections spread over the servers (trigger to the last push read), with the NATS messages
 //! each costs; every node and nats-server share the server's core (see `cluster.rs`).
 //!
+//! The open loop (`open-loop-10k`) sends from 10,000 connections one request each every 100 ms
+//! on a fixed schedule (100,000 requests a second offered), whether or not the earlier ones were
+//! answered, and times each from when it was due: p50, p99 and p99.9, the throughput offered and
+//! served, and the load generator's own lag behind its schedule, for Yoctopus, the naive baseline
+//! and the batching baseline (no A/A control or floor, to keep it short). The live idle run
+//! (`idle-100k`) holds `--idle-live-connections` idle connections (100,000 by default) that answer
+//! the server's pings, Yoctopus alone: the server's memory per connection, as `idle-memory`
+//! measures it, and its CPU over two ping intervals (the server started with
+//! `PING_INTERVAL_MS=2500`, the cost also scaled to the default 10 s interval). Both the server
+//! and the load generator need one open file per connection: when the hard limit cannot hold them
+//! (raising it needs root), it measures as many as the limit allows, less a margin, and its table
+//! says so.
+//!
 //! The change-tracking configurations (`tracker-sqlite`, `tracker-sqlite-5ms`, `tracker-postgres`,
 //! run only when `--configs` names them) measure `bench-tracker` alone: 1,000 connections
 //! subscribed to a table, and the time from a commit by the load generator's own writer to the
@@ -33,10 +46,11 @@
 //!
 //! ```text
 //! cargo build --release -p yoctopus-bench
-//! target/release/bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
+//! target/release/bench-driver [--rounds 5] [--warmup 1] [--duration 3]
+//!     [--idle-connections 10000] [--idle-live-connections 100000]
 //!     [--fanout-connections 10000] [--fanout-triggers 5] [--cluster-notifies 1000]
 //!     [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k,multicast-10k,
-//!                cluster-notify,cluster-multicast-10k]
+//!                cluster-notify,cluster-multicast-10k,open-loop-10k,idle-100k]
 //!     [--tracker-connections 1000] [--tracker-commits 200] [--tracker-outbound-queue 4096]
 //!     [--server-core 0]
 //!     [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
@@ -72,6 +86,11 @@ use crate::lineup::Role;
 use crate::measure::Setup;
 use crate::results::{Measurement, Outcome, Results};
 
+/// The measured window of a throughput run (and of the open loop) by default, in seconds: 3, not
+/// 4, since `open-loop-10k` and `idle-100k` joined the default run, which must stay under 15
+/// minutes.
+const DEFAULT_DURATION_SECS: f64 = 3.0;
+
 /// A one-minute load average above this means something else is using the cores.
 const BUSY_LOAD: f64 = 0.5;
 
@@ -88,10 +107,11 @@ const PROGRAMS: [&str; 7] = [
 
 /// What `--help` prints.
 const USAGE: &str = "\
-usage: bench-driver [--rounds 5] [--warmup 1] [--duration 4] [--idle-connections 10000]
+usage: bench-driver [--rounds 5] [--warmup 1] [--duration 3] [--idle-connections 10000]
+    [--idle-live-connections 100000]
     [--fanout-connections 10000] [--fanout-triggers 5] [--cluster-notifies 1000]
     [--configs 50x1,50x16,1000x1,nested-50x16,idle-memory,notify-10k,multicast-10k,
-               cluster-notify,cluster-multicast-10k]
+               cluster-notify,cluster-multicast-10k,open-loop-10k,idle-100k]
     [--tracker-connections 1000] [--tracker-commits 200] [--tracker-outbound-queue 4096]
     [--server-core 0] [--loadgen-core 1] [--bin-dir DIR] [--raw results.json]
 
@@ -103,7 +123,14 @@ bench-multicast-baseline as its baseline. cluster-notify and cluster-multicast-1
 bench-yoctopus as one server and as clusters of 1, 2 and 3 nodes, each cluster with a private
 nats-server (installed from Debian's nats-server), every server on the server's core;
 --cluster-notifies is the measured requests per receiver of cluster-notify, and
-cluster-multicast-10k uses --fanout-connections and --fanout-triggers. The change-tracking configurations, tracker-sqlite,
+cluster-multicast-10k uses --fanout-connections and --fanout-triggers.
+open-loop-10k: 10,000 connections x 1 request / 100 ms on a fixed schedule (100,000 req/s
+offered), latency from each request's scheduled send time, Yoctopus against bench-baseline and
+bench-baseline-batched, over --warmup and --duration. idle-100k: Yoctopus alone with
+--idle-live-connections idle connections answering its pings (started with PING_INTERVAL_MS=2500):
+KiB per connection and the server's CPU over two ping intervals; with an open-files hard limit
+too low for them, it measures as many as the limit allows and says so.
+The change-tracking configurations, tracker-sqlite,
 tracker-sqlite-5ms and tracker-postgres, run bench-tracker and only when --configs names them
 (tracker-postgres starts a private PostgreSQL server for the run, unpinned).
 
@@ -134,6 +161,7 @@ fn run() -> Result<(), String> {
         "warmup",
         "duration",
         "idle-connections",
+        "idle-live-connections",
         "fanout-connections",
         "fanout-triggers",
         "cluster-notifies",
@@ -148,6 +176,11 @@ fn run() -> Result<(), String> {
     ])?;
     let rounds: usize = flags.get_or("rounds", 5)?;
     let idle_connections: usize = flags.get_or("idle-connections", 10_000)?;
+    let idle_live_connections = positive(
+        &flags,
+        "idle-live-connections",
+        config::IDLE_LIVE_CONNECTIONS,
+    )?;
     let fanout = FanoutSize {
         connections: positive(
             &flags,
@@ -180,11 +213,19 @@ fn run() -> Result<(), String> {
         server_core: flags.get_or("server-core", 0)?,
         loadgen_core: flags.get_or("loadgen-core", 1)?,
         warmup: seconds(flags.get_or("warmup", 1.0)?, Duration::ZERO)?,
-        duration: seconds(flags.get_or("duration", 4.0)?, Duration::from_millis(100))?,
+        duration: seconds(
+            flags.get_or("duration", DEFAULT_DURATION_SECS)?,
+            Duration::from_millis(100),
+        )?,
         databases: Default::default(),
     };
     let cluster_notifies = positive(&flags, "cluster-notifies", config::CLUSTER_NOTIFIES)?;
-    let mut configs = config::standard(idle_connections, fanout, cluster_notifies);
+    let mut configs = config::standard(
+        idle_connections,
+        fanout,
+        cluster_notifies,
+        idle_live_connections,
+    );
     if let Some(wanted) = flags.text("configs") {
         let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
         // The optional configurations join only by name.
@@ -235,19 +276,18 @@ fn run() -> Result<(), String> {
         .max()
         .unwrap_or(0);
 
-    let per_round: usize = configs
+    let measurements: usize = configs
         .iter()
-        .map(|config| config.lineup(&servers).len())
+        .map(|config| config.rounds(rounds) * config.lineup(&servers).len())
         .sum();
-    let measurements = rounds * per_round;
     let estimate: Duration = configs
         .iter()
         .map(|config| {
             estimated(&setup, config.workload)
-                * u32::try_from(config.lineup(&servers).len()).unwrap_or(u32::MAX)
+                * u32::try_from(config.rounds(rounds) * config.lineup(&servers).len())
+                    .unwrap_or(u32::MAX)
         })
-        .sum::<Duration>()
-        * u32::try_from(rounds).unwrap_or(u32::MAX);
+        .sum::<Duration>();
     eprintln!(
         "{rounds} rounds x {} configurations x up to {} servers = {measurements} measurements, \
          about {} s",
@@ -268,7 +308,7 @@ fn run() -> Result<(), String> {
     let started = Instant::now();
     let mut results = Results::default();
     for round in 0..rounds {
-        for config in &configs {
+        for config in configs.iter().filter(|config| config.measured_in(round)) {
             for server in lineup::rotated(&config.lineup(&servers), round) {
                 let outcome = measure::measure(&setup, &server, config.workload);
                 eprintln!(
@@ -342,15 +382,40 @@ fn preflight(setup: &Setup, configs: &[config::Config]) -> Result<(), String> {
         .filter_map(|config| config.workload.idle_connections())
         .max();
     if let Some(connections) = most_idle {
-        let limit = procfs::open_files_limit().map_err(|error| error.to_string())?;
-        // The server and the load generator each hold one descriptor per connection, plus their own.
+        // The server and the load generator each hold one descriptor per connection, plus their
+        // own. The driver raises its own limit (up to the hard one), which both inherit.
         let needed = connections as u64 + 256;
+        let _ = yoctopus_bench::limits::raise_open_files(needed);
+        let limit = procfs::open_files_limit().map_err(|error| error.to_string())?;
         if limit < needed {
             return Err(format!(
                 "{connections} idle connections need an open-files limit of at least {needed}, \
                  and it is {limit}; raise it with `ulimit -n {needed}` (run.sh does) or lower \
                  `--idle-connections`"
             ));
+        }
+    }
+    // The live idle run measures as many connections as the hard limit allows (see
+    // `config::idle_live_count`), so it is never refused here; the soft limit goes up to what
+    // that many need.
+    let most_live = configs
+        .iter()
+        .filter_map(|config| match config.workload {
+            Workload::IdleLive { connections } => Some(connections),
+            _ => None,
+        })
+        .max();
+    if let Some(asked) = most_live {
+        let (_, hard) = yoctopus_bench::limits::open_files()
+            .map_err(|error| format!("reading the open-files limit: {error}"))?;
+        let (connections, capped) = config::idle_live_count(asked, hard);
+        let needed = (connections as u64 + config::IDLE_LIVE_FD_MARGIN).min(hard);
+        yoctopus_bench::limits::raise_open_files(needed)?;
+        if let Some(hard) = capped {
+            eprintln!(
+                "idle-100k: measured at {connections} connections of the {asked} asked: the \
+                 open-files hard limit is {hard} (raising it needs root)"
+            );
         }
     }
     Ok(())
@@ -384,6 +449,22 @@ fn estimated(setup: &Setup, workload: Workload) -> Duration {
                 + labelling
                 + (measure::TRIGGER_PAUSE + Duration::from_millis(100))
                     * u32::try_from(triggers + FANOUT_WARMUP_TRIGGERS).unwrap_or(u32::MAX)
+        }
+        // Starting, opening 10,000 connections (about 1 s), the lead, the window, and the drain
+        // (short unless the server fell behind).
+        Workload::OpenLoop { .. } => setup.warmup + setup.duration + Duration::from_millis(1500),
+        // As many connections as the hard limit allows: three settled RSS reads and the wait
+        // for a quiet moment between pings, opening and one request each about 5,000 a second
+        // (measured: 8 s in all at 19,000 connections), and the ping window.
+        Workload::IdleLive { connections } => {
+            let connections = yoctopus_bench::limits::open_files()
+                .map_or(connections, |(_, hard)| {
+                    config::idle_live_count(connections, hard).0
+                });
+            Duration::from_secs(2)
+                + Duration::from_millis(connections as u64 / 5)
+                + Duration::from_millis(config::IDLE_LIVE_PING_INTERVAL_MS)
+                    * config::IDLE_LIVE_PINGS
         }
         Workload::Tracker { .. } => tracker::estimated(workload),
         Workload::ClusterNotify { .. } | Workload::ClusterMulticast { .. } => {
@@ -441,6 +522,38 @@ fn progress(outcome: &Outcome) -> String {
                     .join(" ")
             )
         }
+        Outcome::OpenLoop(report) => format!(
+            "{:>9.0} of {:.0} req/s served  p50 {:>6} us  p99 {:>6} us  p99.9 {:>6} us  send lag \
+             p99 {} us  unanswered {}  errors {}{}",
+            report.served_per_sec,
+            report.scheduled_per_sec,
+            report.latency_us.p50,
+            report.latency_us.p99,
+            report.latency_us.p999,
+            report.send_lag_us.p99,
+            report.unanswered,
+            report.errors + report.connection_failures,
+            report
+                .first_error
+                .as_deref()
+                .map(|error| format!(" (first: {error})"))
+                .unwrap_or_default()
+        ),
+        Outcome::IdleLive(report) => format!(
+            "{} of {} connections{}: {:.2} KiB/conn after one request, {} pings in {:.1} s, \
+             server {:.1}% of a core, {} failed",
+            report.memory.connections,
+            report.asked,
+            report
+                .hard_limit
+                .map(|hard| format!(" (open-files hard limit {hard})"))
+                .unwrap_or_default(),
+            report.memory.per_connection_requested().unwrap_or(f64::NAN) / 1024.0,
+            report.window.pings,
+            report.window.window_secs,
+            report.ping_cpu_percent().unwrap_or(f64::NAN),
+            report.memory.failed
+        ),
         Outcome::Tracker(report) => tracker::progress(report),
         Outcome::NotifyOne(report) => cluster::progress(report),
         Outcome::Failed(why) => format!("FAILED: {why}"),

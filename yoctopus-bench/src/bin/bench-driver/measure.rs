@@ -6,7 +6,10 @@
 //! (notify or multicast) is timed by the load generator too; any problem in it (a push missing,
 //! wrong or late, a connection lost) fails the whole measurement, since its times would not be the
 //! fan-out's. The change-tracking and the cluster configurations start their servers (and their
-//! database, or NATS) in modules of their own, `tracker.rs` and `cluster.rs`.
+//! database, or NATS) in modules of their own, `tracker.rs` and `cluster.rs`. The open loop is
+//! timed by the load generator (`bench-loadgen open-loop`); the live idle run (`bench-loadgen
+//! idle-live`) is paced like the memory run, the same RSS reads between its steps, and ends with
+//! the load generator's ping window, over which it reads the server's CPU time.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -17,13 +20,18 @@ use std::time::{Duration, Instant};
 
 use yoctopus_bench::fanout::Via;
 use yoctopus_bench::procfs;
-use yoctopus_bench::report::{FanoutReport, IdlePhase, ThroughputReport};
+use yoctopus_bench::report::{
+    FanoutReport, IdlePhase, OpenLoopReport, PingWindow, ThroughputReport,
+};
 use yoctopus_bench::request::{Listeners, RequestKind};
 
-use crate::config::{Workload, FANOUT_WARMUP_TRIGGERS};
+use crate::config::{
+    idle_live_count, Workload, FANOUT_WARMUP_TRIGGERS, IDLE_LIVE_PINGS, IDLE_LIVE_PING_INTERVAL_MS,
+    OPEN_LOOP_DRAIN,
+};
 use crate::lineup::Server;
 use crate::process::{self, Lines};
-use crate::results::{MemoryReport, Outcome};
+use crate::results::{LiveIdleReport, MemoryReport, Outcome};
 use crate::server::RunningServer;
 use crate::tracker::Databases;
 
@@ -33,6 +41,9 @@ const THROUGHPUT_SLACK: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long one request on every idle connection may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the ping window's report may take beyond the window: the load generator's wait for a
+/// quiet moment between pings (at most 3 s) and its winding down.
+const PING_WINDOW_SLACK: Duration = Duration::from_secs(10);
 /// How long labelling every connection of a multicast may take (the load generator's own bound).
 const LABEL_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long one fan-out trigger may take, from sending it to the last push and the answer.
@@ -71,50 +82,60 @@ pub(crate) fn measure(setup: &Setup, server: &Server, workload: Workload) -> Out
     }
     let (binary, flags) = workload.server_command(server);
     let program = Server { binary, ..*server };
-    let measured = RunningServer::start(&setup.bin_dir, &program, setup.server_core, flags)
-        .and_then(|running| match workload {
-            Workload::Throughput {
-                connections,
-                in_flight,
-                request,
-            } => throughput(
-                setup,
-                &running,
-                server.listeners,
-                connections,
-                in_flight,
-                request,
-            )
-            .map(Outcome::Throughput),
-            Workload::IdleMemory { connections } => {
-                idle_memory(setup, &running, server.listeners, connections).map(Outcome::Memory)
-            }
-            Workload::Fanout {
-                connections,
-                triggers,
-            } => fanout(
-                setup,
-                &Loaded::one(&running),
-                Via::Notify,
-                connections,
-                triggers,
-            )
-            .map(Outcome::Fanout),
-            Workload::Multicast {
-                connections,
-                triggers,
-            } => fanout(
-                setup,
-                &Loaded::one(&running),
-                Via::Multicast,
-                connections,
-                triggers,
-            )
-            .map(Outcome::Fanout),
-            Workload::Tracker { .. }
-            | Workload::ClusterNotify { .. }
-            | Workload::ClusterMulticast { .. } => Err("measured above".to_owned()),
-        });
+    let env = workload.server_env();
+    let measured =
+        RunningServer::start_with_env(&setup.bin_dir, &program, setup.server_core, flags, &env)
+            .and_then(|running| match workload {
+                Workload::Throughput {
+                    connections,
+                    in_flight,
+                    request,
+                } => throughput(
+                    setup,
+                    &running,
+                    server.listeners,
+                    connections,
+                    in_flight,
+                    request,
+                )
+                .map(Outcome::Throughput),
+                Workload::IdleMemory { connections } => {
+                    idle_memory(setup, &running, server.listeners, connections).map(Outcome::Memory)
+                }
+                Workload::Fanout {
+                    connections,
+                    triggers,
+                } => fanout(
+                    setup,
+                    &Loaded::one(&running),
+                    Via::Notify,
+                    connections,
+                    triggers,
+                )
+                .map(Outcome::Fanout),
+                Workload::Multicast {
+                    connections,
+                    triggers,
+                } => fanout(
+                    setup,
+                    &Loaded::one(&running),
+                    Via::Multicast,
+                    connections,
+                    triggers,
+                )
+                .map(Outcome::Fanout),
+                Workload::OpenLoop {
+                    connections,
+                    period_ms,
+                } => open_loop(setup, &running, server.listeners, connections, period_ms)
+                    .map(Outcome::OpenLoop),
+                Workload::IdleLive { connections } => {
+                    idle_live(&running, setup, server.listeners, connections).map(Outcome::IdleLive)
+                }
+                Workload::Tracker { .. }
+                | Workload::ClusterNotify { .. }
+                | Workload::ClusterMulticast { .. } => Err("measured above".to_owned()),
+            });
     measured.unwrap_or_else(Outcome::Failed)
 }
 
@@ -271,6 +292,105 @@ fn idle_memory(
         })
     })();
     // Closing its input lets the load generator finish at once.
+    drop(control);
+    process::wait_until(&mut loadgen, Instant::now() + Duration::from_secs(10));
+    measured
+}
+
+fn open_loop(
+    setup: &Setup,
+    server: &RunningServer,
+    listeners: Listeners,
+    connections: usize,
+    period_ms: u32,
+) -> Result<OpenLoopReport, String> {
+    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
+        .arg("open-loop")
+        .args(["--addr", &server.addr().to_string()])
+        .args(["--connections", &connections.to_string()])
+        .args(["--period-ms", &period_ms.to_string()])
+        .args(["--listeners", listeners.as_str()])
+        .args(["--warmup", &setup.warmup.as_secs_f64().to_string()])
+        .args(["--duration", &setup.duration.as_secs_f64().to_string()])
+        .args(["--drain", &OPEN_LOOP_DRAIN.as_secs_f64().to_string()])
+        .args(["--server-pid", &server.pid().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("starting bench-loadgen failed: {error}"))?;
+    let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
+    let deadline =
+        Instant::now() + setup.warmup + setup.duration + OPEN_LOOP_DRAIN + THROUGHPUT_SLACK;
+    let status = process::wait_until(&mut loadgen, deadline)
+        .ok_or("bench-loadgen did not finish in time and was killed")?;
+    if !status.success() {
+        return Err(format!("bench-loadgen failed: {status}"));
+    }
+    let line = lines
+        .next(Duration::from_secs(1))
+        .ok_or("bench-loadgen printed no report")?;
+    serde_json::from_str(&line).map_err(|error| format!("unreadable report ({error}): {line}"))
+}
+
+/// The live idle run: as many of `asked` connections as the open-files hard limit allows (see
+/// [`idle_live_count`]), the server's RSS read as in [`idle_memory`], then the ping window.
+fn idle_live(
+    server: &RunningServer,
+    setup: &Setup,
+    listeners: Listeners,
+    asked: usize,
+) -> Result<LiveIdleReport, String> {
+    let (_, hard) = yoctopus_bench::limits::open_files()
+        .map_err(|error| format!("reading the open-files limit: {error}"))?;
+    let (connections, hard_limit) = idle_live_count(asked, hard);
+    let window = Duration::from_millis(IDLE_LIVE_PING_INTERVAL_MS) * IDLE_LIVE_PINGS;
+    let pid = server.pid();
+    let base_bytes = settled_rss(pid)?;
+    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
+        .arg("idle-live")
+        .args(["--addr", &server.addr().to_string()])
+        .args(["--connections", &connections.to_string()])
+        .args(["--listeners", listeners.as_str()])
+        .args(["--control", "stdin"])
+        .args(["--ping-window", &window.as_secs_f64().to_string()])
+        .args(["--server-pid", &pid.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("starting bench-loadgen failed: {error}"))?;
+    let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
+    let mut control = loadgen.stdin.take().expect("stdin was piped");
+    let measured = (|| {
+        let mut go = || {
+            writeln!(control, "go").map_err(|error| format!("pacing bench-loadgen failed: {error}"))
+        };
+        let connected = phase(&lines, "connected", CONNECT_TIMEOUT)?;
+        let connected_bytes = settled_rss(pid)?;
+        go()?;
+        let requested = phase(&lines, "requested", REQUEST_TIMEOUT)?;
+        let requested_bytes = settled_rss(pid)?;
+        go()?;
+        // The load generator waits up to 3 s for a quiet moment between pings first.
+        let timeout = window + PING_WINDOW_SLACK;
+        let line = lines.next(timeout).ok_or_else(|| {
+            format!("bench-loadgen did not report its ping window within {timeout:?}")
+        })?;
+        let window: PingWindow = serde_json::from_str(&line)
+            .map_err(|error| format!("unreadable ping window ({error}): {line}"))?;
+        Ok(LiveIdleReport {
+            asked,
+            hard_limit,
+            memory: MemoryReport {
+                connections: requested.open,
+                failed: connected.failed + requested.failed + window.failed,
+                base_bytes,
+                connected_bytes,
+                requested_bytes,
+            },
+            ping_interval_ms: IDLE_LIVE_PING_INTERVAL_MS,
+            window,
+        })
+    })();
     drop(control);
     process::wait_until(&mut loadgen, Instant::now() + Duration::from_secs(10));
     measured

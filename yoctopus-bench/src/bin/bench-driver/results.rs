@@ -6,7 +6,9 @@
 //! steadier than the ratio of two medians, let alone of two single runs.
 
 use serde::Serialize;
-use yoctopus_bench::report::{FanoutReport, NotifyOneReport, ThroughputReport};
+use yoctopus_bench::report::{
+    FanoutReport, NotifyOneReport, OpenLoopReport, PingWindow, ThroughputReport,
+};
 use yoctopus_bench::tracker::TrackerReport;
 
 /// Server memory in an idle-memory measurement.
@@ -45,6 +47,57 @@ impl MemoryReport {
     }
 }
 
+/// A live idle run (`idle-100k`): the memory as in `idle-memory`, then the ping window.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct LiveIdleReport {
+    /// The connections asked for (`--idle-live-connections`).
+    pub(crate) asked: usize,
+    /// The open-files hard limit, when it allowed fewer connections than asked.
+    pub(crate) hard_limit: Option<u64>,
+    /// The server's memory, over the connections measured.
+    pub(crate) memory: MemoryReport,
+    /// The server's ping interval in the run, in milliseconds.
+    pub(crate) ping_interval_ms: u64,
+    /// The window over the server's pings.
+    pub(crate) window: PingWindow,
+}
+
+impl LiveIdleReport {
+    /// The server's CPU over the window, in percent of one core.
+    pub(crate) fn ping_cpu_percent(&self) -> Option<f64> {
+        let cpu = self.window.server_cpu_secs?;
+        (self.window.window_secs > 0.0).then(|| cpu * 100.0 / self.window.window_secs)
+    }
+
+    /// The server's CPU per ping, in microseconds: the window's CPU over the pings seen in it.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "ping counts stay far below 2^52"
+    )]
+    pub(crate) fn cpu_us_per_ping(&self) -> Option<f64> {
+        let cpu = self.window.server_cpu_secs?;
+        (self.window.pings > 0).then(|| cpu * 1e6 / self.window.pings as f64)
+    }
+
+    /// [`ping_cpu_percent`](Self::ping_cpu_percent) projected to the connections asked for and
+    /// the ping interval `interval_ms`: the pings' cost is per ping, so it scales with the pings
+    /// per second, which is connections over interval. When the open-files limit capped the
+    /// connections, this is what the asked-for number would cost.
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "intervals in milliseconds and connection counts stay far below 2^52"
+    )]
+    pub(crate) fn ping_cpu_percent_at(&self, interval_ms: u64) -> Option<f64> {
+        let connections = self.memory.connections;
+        (connections > 0).then_some(())?;
+        Some(
+            self.ping_cpu_percent()? * self.ping_interval_ms as f64 / interval_ms.max(1) as f64
+                * self.asked as f64
+                / connections as f64,
+        )
+    }
+}
+
 /// The result of one measurement.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,6 +111,10 @@ pub(crate) enum Outcome {
     NotifyOne(NotifyOneReport),
     /// A change-tracking run whose every phase completed.
     Tracker(TrackerReport),
+    /// An open-loop run.
+    OpenLoop(OpenLoopReport),
+    /// A live idle run.
+    IdleLive(LiveIdleReport),
     /// The measurement could not be made (the message says why).
     Failed(String),
 }
@@ -91,6 +148,22 @@ impl Outcome {
     pub(crate) fn tracker(&self) -> Option<&TrackerReport> {
         match self {
             Self::Tracker(report) => Some(report),
+            _ => None,
+        }
+    }
+
+    /// The open-loop report, if this is one.
+    pub(crate) fn open_loop(&self) -> Option<&OpenLoopReport> {
+        match self {
+            Self::OpenLoop(report) => Some(report),
+            _ => None,
+        }
+    }
+
+    /// The live idle report, if this is one.
+    pub(crate) fn idle_live(&self) -> Option<&LiveIdleReport> {
+        match self {
+            Self::IdleLive(report) => Some(report),
             _ => None,
         }
     }

@@ -9,7 +9,10 @@
 //! multicast's table gives the same times for Yoctopus and the hand-written loops, and the
 //! per-round ratios of fan-out time to the hand-written loop's. Under each throughput table, the
 //! candidate's per-round ratios to the batching baseline (against the issue's 0.9x goal) and to
-//! the floor.
+//! the floor. The open loop's table gives each server's latency from the scheduled send time
+//! (p50, p99, p99.9), the throughput offered and served and the load generator's lag behind its
+//! schedule, against a p99 goal; the live idle run's, the memory per connection and the pings'
+//! CPU cost against their goals, and how many connections the open-files limit allowed.
 //!
 //! Absolute numbers are medians across rounds, for context only; what the targets are judged on is
 //! the median of per-round ratios to the baseline, read against the A/A noise floor.
@@ -28,6 +31,12 @@ const P99_TARGET: f64 = 1.2;
 const BATCHING_TARGET: f64 = 0.9;
 /// Memory per idle connection at most this many KiB.
 const MEMORY_TARGET_KIB: f64 = 8.0;
+/// The open loop's p99 latency goal, from the scheduled send time, in milliseconds.
+const OPEN_LOOP_P99_TARGET_MS: f64 = 10.0;
+/// Memory per live idle connection at most this many KiB.
+const LIVE_MEMORY_TARGET_KIB: f64 = 5.0;
+/// The pings' CPU cost, at the default ping interval, below this percentage of one core.
+const PING_CPU_TARGET_PERCENT: f64 = 5.0;
 /// What a change may cost against the reference (throughput lost, p99 or memory gained) before
 /// the project asks for a reason in BENCHMARKS.md.
 const BEFORE_AFTER_TOLERANCE: f64 = 0.05;
@@ -57,6 +66,8 @@ pub(crate) fn print(
             Workload::Multicast { connections, .. } => {
                 multicast(results, config.name, &lineup, baseline, connections);
             }
+            Workload::OpenLoop { .. } => open_loop(results, config.name, &lineup, baseline),
+            Workload::IdleLive { .. } => idle_live(results, config.name, &lineup),
             Workload::Tracker { .. } => crate::tracker::print(results, config, &lineup),
             Workload::ClusterNotify { .. } | Workload::ClusterMulticast { .. } => {
                 crate::cluster::print(results, config, &lineup);
@@ -427,6 +438,222 @@ fn memory(results: &Results, config: &str, servers: &[Server], baseline: &Server
             }
         );
     }
+}
+
+fn open_loop(results: &Results, config: &str, servers: &[Server], baseline: &Server) {
+    let latency = |pick: fn(&yoctopus_bench::report::Latency) -> u64| {
+        move |o: &Outcome| u64_f64(pick(&o.open_loop()?.latency_us)).map(|us| us / 1000.0)
+    };
+    let mut table = Table::new(&[
+        "server",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "p99 x baseline [range]",
+        "offered req/s",
+        "served req/s",
+        "send lag p50 ms",
+        "send lag p99 ms",
+        "server cores",
+        "loadgen cores",
+        "unanswered",
+        "errors",
+    ]);
+    for server in servers {
+        let median = |metric: &dyn Fn(&Outcome) -> Option<f64>| {
+            Spread::of(results.values(config, server.label, metric)).map(|s| s.median)
+        };
+        let sum = |metric: &dyn Fn(&Outcome) -> Option<f64>| -> f64 {
+            results.values(config, server.label, metric).iter().sum()
+        };
+        let ratio = if server.role == Role::Baseline {
+            "-".to_owned()
+        } else {
+            ratio_text(Spread::of(results.ratios(
+                (config, server.label),
+                (config, baseline.label),
+                latency(|l| l.p99),
+            )))
+        };
+        let cores = |o: &Outcome| {
+            let report = o.open_loop()?;
+            Some(report.server_cpu_secs? / report.window_secs)
+        };
+        table.row(vec![
+            server.label.to_owned(),
+            number(median(&latency(|l| l.p50)), 2),
+            number(median(&latency(|l| l.p99)), 2),
+            number(median(&latency(|l| l.p999)), 2),
+            ratio,
+            number(median(&|o| Some(o.open_loop()?.scheduled_per_sec)), 0),
+            number(median(&|o| Some(o.open_loop()?.served_per_sec)), 0),
+            number(
+                median(&|o| u64_f64(o.open_loop()?.send_lag_us.p50).map(|us| us / 1000.0)),
+                2,
+            ),
+            number(
+                median(&|o| u64_f64(o.open_loop()?.send_lag_us.p99).map(|us| us / 1000.0)),
+                2,
+            ),
+            number(median(&cores), 2),
+            number(
+                median(&|o| {
+                    let report = o.open_loop()?;
+                    Some(report.loadgen_cpu_secs / report.window_secs)
+                }),
+                2,
+            ),
+            number(Some(sum(&|o| u64_f64(o.open_loop()?.unanswered))), 0),
+            number(
+                Some(sum(&|o| {
+                    let report = o.open_loop()?;
+                    u64_f64(report.errors + report.connection_failures)
+                })),
+                0,
+            ),
+        ]);
+    }
+    table.print();
+    println!(
+        "  latency runs from each request's scheduled send time, so it includes the load \
+         generator's send lag (up to about 1 ms of it is its timer's granularity; more means it \
+         fell behind its schedule, and the figures then understate what was offered)"
+    );
+    for server in servers.iter().filter(|s| s.role == Role::Candidate) {
+        let p99 = Spread::of(results.values(config, server.label, latency(|l| l.p99)));
+        println!(
+            "  {}: p99 {} ms from the scheduled send time (goal < {OPEN_LOOP_P99_TARGET_MS} ms): {}",
+            server.label,
+            number(p99.map(|s| s.median), 2),
+            match p99 {
+                Some(s) if s.median < OPEN_LOOP_P99_TARGET_MS => "met",
+                Some(_) => "MISSED",
+                None => "no data",
+            }
+        );
+    }
+}
+
+fn idle_live(results: &Results, config: &str, servers: &[Server]) {
+    let mut table = Table::new(&[
+        "server",
+        "connections",
+        "base MiB",
+        "KiB/conn after handshake",
+        "KiB/conn after 1 request",
+        "pings seen",
+        "window s",
+        "server % of a core",
+        "us per ping",
+        "projected: asked conns, 10 s interval",
+        "failed conns",
+    ]);
+    let kib = |bytes: Option<f64>| bytes.map(|bytes| bytes / 1024.0);
+    let default_ms = crate::config::DEFAULT_PING_INTERVAL_MS;
+    let mut note = None;
+    for server in servers {
+        let median = |metric: &dyn Fn(&Outcome) -> Option<f64>| {
+            Spread::of(results.values(config, server.label, metric)).map(|s| s.median)
+        };
+        let failed: f64 = results
+            .values(config, server.label, |o| {
+                usize_f64(o.idle_live()?.memory.failed)
+            })
+            .iter()
+            .sum();
+        table.row(vec![
+            server.label.to_owned(),
+            number(median(&|o| usize_f64(o.idle_live()?.memory.connections)), 0),
+            number(
+                median(&|o| u64_f64(o.idle_live()?.memory.base_bytes)).map(|b| b / 1024.0 / 1024.0),
+                1,
+            ),
+            number(
+                kib(median(&|o| {
+                    o.idle_live()?.memory.per_connection_connected()
+                })),
+                2,
+            ),
+            number(
+                kib(median(&|o| {
+                    o.idle_live()?.memory.per_connection_requested()
+                })),
+                2,
+            ),
+            number(median(&|o| u64_f64(o.idle_live()?.window.pings)), 0),
+            number(median(&|o| Some(o.idle_live()?.window.window_secs)), 1),
+            number(median(&|o| o.idle_live()?.ping_cpu_percent()), 2),
+            number(median(&|o| o.idle_live()?.cpu_us_per_ping()), 2),
+            number(
+                median(&|o| o.idle_live()?.ping_cpu_percent_at(default_ms)),
+                2,
+            ),
+            number(Some(failed), 0),
+        ]);
+        let capped = results
+            .outcomes(config, server.label)
+            .filter_map(|(_, outcome)| outcome.idle_live())
+            .find(|report| report.hard_limit.is_some());
+        if let Some(report) = capped {
+            note = Some(format!(
+                "  measured at {} connections of the {} asked: the open-files hard limit is {} \
+                 (the server and the load generator each need one per connection; raising it \
+                 needs root)",
+                thousands(report.memory.connections as u64),
+                thousands(report.asked as u64),
+                report.hard_limit.map_or_else(String::new, thousands),
+            ));
+        }
+    }
+    table.print();
+    if let Some(note) = &note {
+        println!("{note}");
+    }
+    for server in servers.iter().filter(|s| s.role == Role::Candidate) {
+        let per_connection = |metric: &dyn Fn(&Outcome) -> Option<f64>| {
+            Spread::of(results.values(config, server.label, metric)).map(|s| s.median / 1024.0)
+        };
+        let worst = per_connection(&|o| o.idle_live()?.memory.per_connection_connected())
+            .zip(per_connection(&|o| {
+                o.idle_live()?.memory.per_connection_requested()
+            }))
+            .map(|(a, b)| a.max(b));
+        println!(
+            "  {}: {} KiB per live idle connection at most (goal <= {LIVE_MEMORY_TARGET_KIB} KiB): {}",
+            server.label,
+            number(worst, 2),
+            match worst {
+                Some(kib) if kib <= LIVE_MEMORY_TARGET_KIB => "met",
+                Some(_) => "MISSED",
+                None => "no data",
+            }
+        );
+        let cpu = Spread::of(results.values(config, server.label, |o| {
+            o.idle_live()?.ping_cpu_percent_at(default_ms)
+        }));
+        let measured_ms = results
+            .outcomes(config, server.label)
+            .find_map(|(_, o)| Some(o.idle_live()?.ping_interval_ms))
+            .unwrap_or(crate::config::IDLE_LIVE_PING_INTERVAL_MS);
+        println!(
+            "  {}: pings would cost {}% of a core at the connections asked and the default {} s \
+             interval (measured at {} ms on the connections opened, scaled by the pings per \
+             second; goal < {PING_CPU_TARGET_PERCENT}%): {}",
+            server.label,
+            number(cpu.map(|s| s.median), 2),
+            default_ms / 1000,
+            measured_ms,
+            match cpu {
+                Some(s) if s.median < PING_CPU_TARGET_PERCENT => "met",
+                Some(_) => "MISSED",
+                None => "no data",
+            }
+        );
+    }
+}
+
+fn thousands(value: u64) -> String {
+    number(u64_f64(value), 0)
 }
 
 /// What a fan-out table shows of one server: over every measured trigger of every round.

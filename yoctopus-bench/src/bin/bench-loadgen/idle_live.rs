@@ -9,7 +9,8 @@
 //! 1. `connected`: every connection open (an [`IdlePhase`]). A handshake waits for one of 256
 //!    places, as `idle`'s do; connection `i` comes from the loopback address
 //!    [`source`]`(addr, i)`, since one source address has only about 28,000 ephemeral ports to
-//!    give one server.
+//!    give one server, and from the port [`source_port`]`(i)`, chosen here rather than by the
+//!    kernel, whose search for a free port grows with the ports taken.
 //! 2. `requested`: one request on each connection, its reply verified (an [`IdlePhase`]).
 //! 3. The ping window (a [`PingWindow`]): once no ping has come for [`QUIET`] (so the window does
 //!    not start inside a burst of pings), the server's and this process's CPU time are read at
@@ -43,6 +44,10 @@ use crate::verify::{verify, Verdict};
 /// Connections per source address: well inside the ephemeral ports one address has (28,232 with
 /// Linux's default range), with room for those still in `TIME_WAIT`.
 pub(crate) const PER_SOURCE: usize = 20_000;
+
+/// The first source port of each source address: [`PER_SOURCE`] ports from it stay below 65,536
+/// and clear of the low, well-known ones.
+const FIRST_SOURCE_PORT: u16 = 20_000;
 
 /// The most connections: [`PER_SOURCE`] on each of 250 source addresses.
 pub(crate) const MAX_CONNECTIONS: usize = PER_SOURCE * 250;
@@ -105,6 +110,13 @@ pub(crate) fn source(addr: SocketAddr, index: usize) -> Ipv4Addr {
     let [high, low] = addr.port().to_be_bytes();
     let block = u8::try_from(2 + index / PER_SOURCE).unwrap_or(u8::MAX);
     Ipv4Addr::new(127, high, low, block)
+}
+
+/// The source port connection `index` binds: [`FIRST_SOURCE_PORT`] onwards, one per connection of
+/// its source address, so that no two connections of one address ask for the same port (see
+/// [`handshake::open_from`]).
+pub(crate) fn source_port(index: usize) -> u16 {
+    FIRST_SOURCE_PORT + u16::try_from(index % PER_SOURCE).expect("PER_SOURCE fits in a port")
 }
 
 /// Runs `plan`, printing one line per step.
@@ -229,7 +241,7 @@ async fn hold(
         let _permit = permits.acquire().await.expect("never closed");
         timeout(
             HANDSHAKE_TIMEOUT,
-            handshake::open_from(source(addr, index), addr),
+            handshake::open_from(source(addr, index), source_port(index), addr),
         )
         .await
     };
@@ -431,7 +443,7 @@ fn print_line(line: &impl serde::Serialize) {
 mod tests {
     use std::net::{Ipv4Addr, SocketAddr};
 
-    use super::{source, PER_SOURCE};
+    use super::{source, source_port, PER_SOURCE};
 
     #[test]
     fn sources_are_fresh_per_server_port_and_hold_at_most_per_source_each() {
@@ -447,5 +459,8 @@ mod tests {
         let other: SocketAddr = "127.0.0.1:41235".parse().expect("an address");
         assert_ne!(source(other, 0), source(addr, 0));
         assert!(source(addr, 99_999).is_loopback());
+        assert_eq!(source_port(0), source_port(PER_SOURCE));
+        assert_ne!(source_port(0), source_port(PER_SOURCE - 1));
+        assert!(source_port(PER_SOURCE - 1) >= 20_000);
     }
 }
