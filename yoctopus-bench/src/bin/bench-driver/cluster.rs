@@ -41,7 +41,7 @@ use yoctopus_bench::report::{FanoutReport, FanoutTrigger, NotifyLatencies, Notif
 use crate::config::{Config, Workload, CLUSTER_NOTIFY_WARMUP, FANOUT_WARMUP_TRIGGERS};
 use crate::lineup::{Role, Server};
 use crate::measure::{self, Loaded, Setup};
-use crate::process::{self, Lines};
+use crate::process;
 use crate::results::{Outcome, Results, Spread};
 use crate::server::RunningServer;
 use crate::table::{number, ratio_text, Table};
@@ -300,29 +300,18 @@ fn notify_one(
     loaded: &Loaded,
     per_target: usize,
 ) -> Result<NotifyOneReport, String> {
-    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
+    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"));
+    loadgen
         .arg("notify-one")
         .args(loaded.flags())
         .args(["--count", &per_target.to_string()])
         .args(["--warmup", &CLUSTER_NOTIFY_WARMUP.to_string()])
         .args(["--duration", &NOTIFY_DURATION.as_secs_f64().to_string()])
-        .args(["--timeout", &NOTIFY_TIMEOUT.as_secs_f64().to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|error| format!("starting bench-loadgen failed: {error}"))?;
-    let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
-    let deadline = Instant::now() + NOTIFY_DURATION + NOTIFY_TIMEOUT + Duration::from_secs(30);
-    let status = process::wait_until(&mut loadgen, deadline)
-        .ok_or("bench-loadgen did not finish in time and was killed")?;
-    if !status.success() {
-        return Err(format!("bench-loadgen failed: {status}"));
-    }
-    let line = lines
-        .next(Duration::from_secs(1))
-        .ok_or("bench-loadgen printed no report")?;
-    let report: NotifyOneReport = serde_json::from_str(&line)
-        .map_err(|error| format!("unreadable report ({error}): {line}"))?;
+        .args(["--timeout", &NOTIFY_TIMEOUT.as_secs_f64().to_string()]);
+    let report: NotifyOneReport = process::loadgen_report(
+        &mut loadgen,
+        NOTIFY_DURATION + NOTIFY_TIMEOUT + Duration::from_secs(30),
+    )?;
     let complete = report.targets.len() == loaded.addrs.len()
         && report
             .targets

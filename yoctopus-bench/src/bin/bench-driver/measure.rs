@@ -147,7 +147,8 @@ fn throughput(
     in_flight: usize,
     request: RequestKind,
 ) -> Result<ThroughputReport, String> {
-    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
+    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"));
+    loadgen
         .arg("throughput")
         .args(["--addr", &server.addr().to_string()])
         .args(["--connections", &connections.to_string()])
@@ -156,22 +157,11 @@ fn throughput(
         .args(["--listeners", listeners.as_str()])
         .args(["--warmup", &setup.warmup.as_secs_f64().to_string()])
         .args(["--duration", &setup.duration.as_secs_f64().to_string()])
-        .args(["--server-pid", &server.pid().to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|error| format!("starting bench-loadgen failed: {error}"))?;
-    let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
-    let deadline = Instant::now() + setup.warmup + setup.duration + THROUGHPUT_SLACK;
-    let status = process::wait_until(&mut loadgen, deadline)
-        .ok_or("bench-loadgen did not finish in time and was killed")?;
-    if !status.success() {
-        return Err(format!("bench-loadgen failed: {status}"));
-    }
-    let line = lines
-        .next(Duration::from_secs(1))
-        .ok_or("bench-loadgen printed no report")?;
-    serde_json::from_str(&line).map_err(|error| format!("unreadable report ({error}): {line}"))
+        .args(["--server-pid", &server.pid().to_string()]);
+    process::loadgen_report(
+        &mut loadgen,
+        setup.warmup + setup.duration + THROUGHPUT_SLACK,
+    )
 }
 
 /// What a load generator is pointed at: the servers' addresses (one server, or the nodes of a
@@ -217,7 +207,8 @@ pub(crate) fn fanout(
     connections: usize,
     triggers: usize,
 ) -> Result<FanoutReport, String> {
-    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
+    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"));
+    loadgen
         .arg("fanout")
         .args(loaded.flags())
         .args(["--via", via.as_str()])
@@ -225,26 +216,13 @@ pub(crate) fn fanout(
         .args(["--triggers", &triggers.to_string()])
         .args(["--warmup-triggers", &FANOUT_WARMUP_TRIGGERS.to_string()])
         .args(["--timeout", &TRIGGER_TIMEOUT.as_secs_f64().to_string()])
-        .args(["--pause", &TRIGGER_PAUSE.as_secs_f64().to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|error| format!("starting bench-loadgen failed: {error}"))?;
-    let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
+        .args(["--pause", &TRIGGER_PAUSE.as_secs_f64().to_string()]);
     let every_trigger = (TRIGGER_TIMEOUT + TRIGGER_PAUSE)
         * u32::try_from(triggers + FANOUT_WARMUP_TRIGGERS).unwrap_or(u32::MAX);
-    let deadline =
-        Instant::now() + CONNECT_TIMEOUT + LABEL_TIMEOUT + every_trigger + THROUGHPUT_SLACK;
-    let status = process::wait_until(&mut loadgen, deadline)
-        .ok_or("bench-loadgen did not finish in time and was killed")?;
-    if !status.success() {
-        return Err(format!("bench-loadgen failed: {status}"));
-    }
-    let line = lines
-        .next(Duration::from_secs(1))
-        .ok_or("bench-loadgen printed no report")?;
-    let report: FanoutReport = serde_json::from_str(&line)
-        .map_err(|error| format!("unreadable report ({error}): {line}"))?;
+    let report: FanoutReport = process::loadgen_report(
+        &mut loadgen,
+        CONNECT_TIMEOUT + LABEL_TIMEOUT + every_trigger + THROUGHPUT_SLACK,
+    )?;
     match &report.first_error {
         None if report.triggers.len() == triggers => Ok(report),
         problem => Err(format!(
@@ -304,7 +282,8 @@ fn open_loop(
     connections: usize,
     period_ms: u32,
 ) -> Result<OpenLoopReport, String> {
-    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
+    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"));
+    loadgen
         .arg("open-loop")
         .args(["--addr", &server.addr().to_string()])
         .args(["--connections", &connections.to_string()])
@@ -313,23 +292,11 @@ fn open_loop(
         .args(["--warmup", &setup.warmup.as_secs_f64().to_string()])
         .args(["--duration", &setup.duration.as_secs_f64().to_string()])
         .args(["--drain", &OPEN_LOOP_DRAIN.as_secs_f64().to_string()])
-        .args(["--server-pid", &server.pid().to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|error| format!("starting bench-loadgen failed: {error}"))?;
-    let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
-    let deadline =
-        Instant::now() + setup.warmup + setup.duration + OPEN_LOOP_DRAIN + THROUGHPUT_SLACK;
-    let status = process::wait_until(&mut loadgen, deadline)
-        .ok_or("bench-loadgen did not finish in time and was killed")?;
-    if !status.success() {
-        return Err(format!("bench-loadgen failed: {status}"));
-    }
-    let line = lines
-        .next(Duration::from_secs(1))
-        .ok_or("bench-loadgen printed no report")?;
-    serde_json::from_str(&line).map_err(|error| format!("unreadable report ({error}): {line}"))
+        .args(["--server-pid", &server.pid().to_string()]);
+    process::loadgen_report(
+        &mut loadgen,
+        setup.warmup + setup.duration + OPEN_LOOP_DRAIN + THROUGHPUT_SLACK,
+    )
 }
 
 /// The live idle run: as many of `asked` connections as the open-files hard limit allows (see

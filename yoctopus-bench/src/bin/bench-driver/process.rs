@@ -6,7 +6,7 @@
 
 use std::io::{BufRead as _, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,30 @@ pub(crate) fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitSta
             }
         }
     }
+}
+
+/// Runs `loadgen` (a `bench-loadgen` command, its arguments given) to its end, within `budget`
+/// from its start, and reads the one JSON report it prints: an error if it cannot start, runs
+/// over (it is killed), fails, prints nothing or prints something else.
+pub(crate) fn loadgen_report<T: serde::de::DeserializeOwned>(
+    loadgen: &mut Command,
+    budget: Duration,
+) -> Result<T, String> {
+    let mut loadgen = loadgen
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|error| format!("starting bench-loadgen failed: {error}"))?;
+    let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
+    let status = wait_until(&mut loadgen, Instant::now() + budget)
+        .ok_or("bench-loadgen did not finish in time and was killed")?;
+    if !status.success() {
+        return Err(format!("bench-loadgen failed: {status}"));
+    }
+    let line = lines
+        .next(Duration::from_secs(1))
+        .ok_or("bench-loadgen printed no report")?;
+    serde_json::from_str(&line).map_err(|error| format!("unreadable report ({error}): {line}"))
 }
 
 /// Checks that `taskset` can pin to `core`, so that a missing tool or core fails the run at once.

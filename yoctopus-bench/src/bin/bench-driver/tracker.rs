@@ -16,7 +16,6 @@
 //! are the tracker's and the database engine's costs, not the disk's.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -26,7 +25,7 @@ use yoctopus_tests::postgres::PostgresServer;
 use crate::config::{Config, Workload};
 use crate::lineup::Server;
 use crate::measure::Setup;
-use crate::process::{self, Lines};
+use crate::process;
 use crate::results::{Results, Spread};
 use crate::server::RunningServer;
 use crate::table::{number, Table};
@@ -203,7 +202,8 @@ pub(crate) fn measure(
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let running = RunningServer::start(&setup.bin_dir, &program, setup.server_core, &flags)?;
     let bursts = writers(backend);
-    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"))
+    let mut loadgen = process::pinned(setup.loadgen_core, &setup.bin_dir.join("bench-loadgen"));
+    loadgen
         .arg("tracker")
         .args(["--addr", &running.addr().to_string()])
         .args(["--database", &database.url])
@@ -227,27 +227,14 @@ pub(crate) fn measure(
         .args(["--burst", &BURST.as_secs_f64().to_string()])
         .args(["--burst-max", &BURST_MAX.to_string()])
         .args(["--timeout", &DELIVERY_TIMEOUT.as_secs_f64().to_string()])
-        .args(["--server-pid", &running.pid().to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|error| format!("starting bench-loadgen failed: {error}"))?;
-    let lines = Lines::read(loadgen.stdout.take().expect("stdout was piped"));
+        .args(["--server-pid", &running.pid().to_string()]);
     let phases = u32::try_from(bursts.len() + INTERVALS.len()).unwrap_or(u32::MAX);
-    let deadline = Instant::now()
-        + RUN_SLACK
-        + schedules(commits)
-        + (BURST + DELIVERY_TIMEOUT + Duration::from_secs(30)) * phases;
-    let status = process::wait_until(&mut loadgen, deadline)
-        .ok_or("bench-loadgen did not finish in time and was killed")?;
-    if !status.success() {
-        return Err(format!("bench-loadgen failed: {status}"));
-    }
-    let line = lines
-        .next(Duration::from_secs(1))
-        .ok_or("bench-loadgen printed no report")?;
-    let report: TrackerReport = serde_json::from_str(&line)
-        .map_err(|error| format!("unreadable report ({error}): {line}"))?;
+    let report: TrackerReport = process::loadgen_report(
+        &mut loadgen,
+        RUN_SLACK
+            + schedules(commits)
+            + (BURST + DELIVERY_TIMEOUT + Duration::from_secs(30)) * phases,
+    )?;
     match &report.first_error {
         None if report.latency.len() == INTERVALS.len() && report.bursts.len() == bursts.len() => {
             Ok(report)
