@@ -409,6 +409,15 @@ impl Connection {
         &self.shared.gate
     }
 
+    /// Sends a liveness ping: into the socket at once when the connection is idle (its loop is
+    /// not woken), else queued. A full queue means the client is not reading; the ping is then
+    /// not sent and counts as lost.
+    pub(crate) fn send_ping(&self) {
+        if !self.shared.gate.try_write_ping(&self.shared.outbound) {
+            let _ = self.shared.outbound.try_send(Outbound::Ping);
+        }
+    }
+
     /// Counts one more ping sent without an answer; returns how many are outstanding now.
     pub(crate) fn ping_sent(&self) -> u32 {
         self.shared.lost_pings.fetch_add(1, Ordering::Relaxed) + 1

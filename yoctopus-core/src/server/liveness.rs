@@ -1,14 +1,15 @@
 //! Liveness: one task pings every connection each interval and drops those that stop answering.
 //!
 //! A single task walking the register costs one timer for the whole server instead of one per
-//! connection; a connection's only liveness state is a counter of unanswered pings.
+//! connection; a connection's only liveness state is a counter of unanswered pings. An idle
+//! connection's ping is written by this task itself (through the connection's write gate), so a
+//! ping wakes the connection's own task only once, for the pong.
 
 use std::sync::Arc;
 
 use tokio::time::MissedTickBehavior;
 
 use super::Network;
-use crate::transport::Outbound;
 
 pub(crate) async fn ping_forever(network: Arc<Network>) {
     let limits = network.config().clone();
@@ -23,9 +24,10 @@ pub(crate) async fn ping_forever(network: Arc<Network>) {
                 tracing::debug!(connection = %connection.id(), "dropping a connection that stopped answering pings");
                 connection.terminate();
             } else {
-                // A full queue means the client is not reading; the ping counts as lost.
-                let _ = connection.outbound().try_send(Outbound::Ping);
+                connection.send_ping();
             }
+            // Each ping may be a system call: a long walk gives the other tasks their turns.
+            tokio::task::coop::consume_budget().await;
         }
     }
 }

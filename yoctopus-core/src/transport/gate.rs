@@ -1,12 +1,12 @@
 //! Who may write to a connection's socket at this moment: the connection's own loop, or a task
-//! that sends a push to an idle connection.
+//! that sends a push or a liveness ping to an idle connection.
 //!
 //! A push to a connection that has nothing queued and nothing to write does not need the
 //! connection's task: the sender writes the frame into the socket itself, when the socket takes it
 //! without waiting. That saves waking one task per connection, which is most of what a multicast
 //! to many connections costs beyond the system calls themselves (BENCHMARKS.md, *Multicast to
-//! 10,000 connections*). Everything else still goes through the loop, and the gate keeps the two
-//! apart:
+//! 10,000 connections*); the pinging task writes its pings the same way. Everything else still
+//! goes through the loop, and the gate keeps the two apart:
 //! - From the moment the loop has something to handle until it has written everything and waits
 //!   again, it holds the gate ([`WriteGate::busy`]); pushes are queued meanwhile, as they always
 //!   were, so a push never overtakes a reply or a frame queued before it.
@@ -26,7 +26,7 @@ use bytes::Bytes;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::{frame_header, Outbound, TEXT};
+use super::{frame_header, Outbound, PING, TEXT};
 
 /// The loop has, or is about to have, something to write: senders queue.
 const BUSY: u8 = 1;
@@ -66,6 +66,17 @@ impl WriteGate {
     /// waiting. Answers whether the push is on its way; `false` means it was not written at all and
     /// is to be queued.
     pub(crate) fn try_write_text(&self, payload: &[u8], queue: &mpsc::Sender<Outbound>) -> bool {
+        self.try_write_frame(TEXT, payload, queue)
+    }
+
+    /// Writes a liveness ping straight into the socket, on the same terms as
+    /// [`try_write_text`](Self::try_write_text): the pinging task then does not wake an idle
+    /// connection's loop, which only wakes for the pong.
+    pub(crate) fn try_write_ping(&self, queue: &mpsc::Sender<Outbound>) -> bool {
+        self.try_write_frame(PING, &[], queue)
+    }
+
+    fn try_write_frame(&self, opcode: u8, payload: &[u8], queue: &mpsc::Sender<Outbound>) -> bool {
         let Some(socket) = &self.socket else {
             return false;
         };
@@ -76,7 +87,7 @@ impl WriteGate {
         {
             return false;
         }
-        let header = frame_header(TEXT, payload.len());
+        let header = frame_header(opcode, payload.len());
         // A frame queued before the gate was taken goes first: the loop is about to write it.
         let written = match socket.upgrade() {
             Some(socket) if queue.capacity() == queue.max_capacity() => {
@@ -183,6 +194,21 @@ mod tests {
         assert_eq!(frame, [0x81, 2, b'h', b'i']);
         assert_eq!(gate.busy(), None);
         assert!(!gate.try_write_text(b"later", &queue));
+    }
+
+    #[tokio::test]
+    async fn a_ping_is_written_into_an_idle_socket_and_queued_behind_a_busy_loop() {
+        let (server, mut client) = socket_pair().await;
+        let (queue, _queued) = mpsc::channel(4);
+        let gate = WriteGate::new(Some(Arc::downgrade(&server)));
+        assert!(!gate.try_write_ping(&queue), "the loop holds a new gate");
+        gate.idle();
+        assert!(gate.try_write_ping(&queue));
+        let mut frame = [0; 2];
+        client.read_exact(&mut frame).await.unwrap();
+        assert_eq!(frame, [0x89, 0], "a final ping frame with no payload");
+        assert_eq!(gate.busy(), None);
+        assert!(!gate.try_write_ping(&queue));
     }
 
     #[tokio::test]

@@ -21,7 +21,7 @@ pub use message::Message;
 pub(crate) use message::{Incoming, MessageReader, ReadAhead};
 pub(crate) use shared_tcp::SharedTcp;
 pub(crate) use writer::Batch;
-use writer::{frame_header, TEXT};
+use writer::{frame_header, PING, TEXT};
 
 use bytes::Bytes;
 

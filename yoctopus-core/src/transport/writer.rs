@@ -14,7 +14,7 @@ const BATCH_BYTES: usize = 64 * 1024;
 pub(crate) const TEXT: u8 = 0x1;
 const BINARY: u8 = 0x2;
 const CLOSE: u8 = 0x8;
-const PING: u8 = 0x9;
+pub(crate) const PING: u8 = 0x9;
 const PONG: u8 = 0xA;
 
 /// Frames waiting to be written together.
