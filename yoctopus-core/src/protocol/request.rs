@@ -256,6 +256,12 @@ fn explain(text: &str, error: serde_json::Error) -> String {
 /// A string field of `meta`, borrowed from the frame unless it has escapes.
 fn as_string(field: Option<&RawValue>) -> Result<Cow<'_, str>, &'static str> {
     let raw = field.ok_or("is missing")?;
+    // A raw value is one well-formed JSON value: a string with no backslash is its text between
+    // the quotes, without parsing it again (most requests' `endpoint` and `method`).
+    let text = raw.get();
+    if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') && !text.contains('\\') {
+        return Ok(Cow::Borrowed(&text[1..text.len() - 1]));
+    }
     if let Ok(text) = serde_json::from_str::<&str>(raw.get()) {
         return Ok(Cow::Borrowed(text));
     }
@@ -294,7 +300,32 @@ impl Visitor<'_> for FieldIndex {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_request, ParsedRequest};
+    use super::{as_string, parse_request, ParsedRequest};
+    use serde_json::value::RawValue;
+
+    #[test]
+    fn a_meta_string_reads_as_serde_reads_it() {
+        for text in [
+            r#""greeter:hello""#,
+            r#""""#,
+            r#""é, ü and 漢""#,
+            r#""a\"b""#,
+            r#""\u0041\n""#,
+            r#""ends in a backslash\\""#,
+            r#""\\""#,
+            "17",
+            "null",
+            r#"["read"]"#,
+        ] {
+            let raw: &RawValue = serde_json::from_str(text).unwrap();
+            let expected = serde_json::from_str::<String>(text).ok();
+            assert_eq!(
+                as_string(Some(raw)).ok().map(|read| read.into_owned()),
+                expected,
+                "{text}"
+            );
+        }
+    }
 
     fn error_of(text: &str) -> (String, String) {
         match parse_request(text) {
