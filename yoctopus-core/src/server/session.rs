@@ -207,7 +207,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<'_, S> {
 
     /// Moves queued frames into the batch, until it is full.
     fn take_queued(&mut self) {
-        while !self.batch.is_full() {
+        // Most calls find the queue empty, which a look tells for less than a failed receive; a
+        // frame queued just after the look wakes the loop's wait on the queue.
+        while !self.batch.is_full() && !self.queued.is_empty() {
             match self.queued.try_recv() {
                 Ok(outbound) => self.push(outbound),
                 Err(_) => break,
