@@ -257,15 +257,13 @@ fn explain(text: &str, error: serde_json::Error) -> String {
 fn as_string(field: Option<&RawValue>) -> Result<Cow<'_, str>, &'static str> {
     let raw = field.ok_or("is missing")?;
     // A raw value is one well-formed JSON value: a string with no backslash is its text between
-    // the quotes, without parsing it again (most requests' `endpoint` and `method`).
+    // the quotes, without parsing it again (most requests' `endpoint` and `method`); only a string
+    // with escapes is parsed, into a string of its own.
     let text = raw.get();
     if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') && !text.contains('\\') {
         return Ok(Cow::Borrowed(&text[1..text.len() - 1]));
     }
-    if let Ok(text) = serde_json::from_str::<&str>(raw.get()) {
-        return Ok(Cow::Borrowed(text));
-    }
-    serde_json::from_str::<String>(raw.get())
+    serde_json::from_str::<String>(text)
         .map(Cow::Owned)
         .map_err(|_| "must be a string")
 }

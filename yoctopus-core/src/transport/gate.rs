@@ -30,9 +30,9 @@ use super::{frame_header, Outbound, PING, TEXT};
 
 /// The loop has, or is about to have, something to write: senders queue.
 const BUSY: u8 = 1;
-/// A sender is writing a push into the socket.
+/// A sender is writing a push or a ping into the socket.
 const WRITING: u8 = 2;
-/// A push was written in part; the loop owes the socket its remainder.
+/// A sender's frame was written in part; the loop owes the socket its remainder.
 const REMAINDER: u8 = 4;
 
 /// How often the loop spins on a sender's write before it yields its thread instead.
